@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what weave's demo, tests and benchmarks need on a Debian machine with Node and npm,
+# as root. Safe to run twice: it installs only what is missing. Prints where Deno is.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DENO_VERSION=2.9.6
+
+debs=(iproute2 nftables iperf3 iputils-ping bind9-dnsutils tcpdump tshark libsodium23 procps util-linux)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+deno="$here/.tools/node_modules/deno/deno"
+if [ ! -x "$deno" ] || [ "$("$deno" --version | head -1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
+  echo "setup: installing Deno $DENO_VERSION from the npm registry" >&2
+  mkdir -p "$here/.tools"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$here/.tools" "deno@$DENO_VERSION" >&2
+fi
+echo "$deno"
