@@ -1,0 +1,264 @@
+/**
+ * The overlay switch (spec §5.1): advertises our overlays in preference order
+ * as the `Overlays` feature and, per connection, runs every overlay both
+ * peers have, using the preferred one that works.
+ *
+ * The common list is the overlays the remote also advertised, in *our* order
+ * (Weave advertises `fastdp sleeve`; both sides must compute the same list,
+ * because control messages name their overlay by its index in it). Each
+ * sub-connection's control messages travel as TCP tag 7 with body
+ * `[index][subTag][payload]`. A remote without the `Overlays` feature gets
+ * plain sleeve with its control messages as bare tags 1–3 (compat mode).
+ *
+ * The connection is established when its first sub-connection is; a
+ * sub-connection that fails is stopped and dropped, and the connection fails
+ * with "no working forwarders" once none is left.
+ *
+ * @module
+ */
+import { discardLogger, type Logger } from "../lib/log.ts";
+import { formatPeerName } from "../lib/peer_name.ts";
+import type { Overlay, OverlayConnection, OverlayConnectionParams } from "../mesh/overlay.ts";
+
+/** The TCP tag that carries sub-overlay control messages. */
+export const OVERLAY_CONTROL_TAG = 7;
+/** The handshake feature naming the overlays a peer offers. */
+export const OVERLAYS_FEATURE = "Overlays";
+/** The overlay used, unprefixed, with peers that do not send {@link OVERLAYS_FEATURE}. */
+export const COMPAT_OVERLAY = "sleeve";
+/** Control tags that carry sleeve messages directly in compat mode. */
+const COMPAT_TAGS = new Set([1, 2, 3]);
+
+/** One overlay under the switch, named as advertised. */
+export interface NamedOverlay {
+  name: string;
+  overlay: Overlay;
+}
+
+/** Options of {@link OverlaySwitch}. */
+export interface OverlaySwitchOptions {
+  /** Logs `overlay_switch ->[name(nick)] using <overlay>` when the choice changes. */
+  log?: Logger;
+}
+
+/**
+ * An {@link Overlay} over an ordered list of overlays, most preferred first.
+ *
+ * @example
+ * ```ts
+ * import { OverlaySwitch } from "./overlay_switch.ts";
+ * import { NullOverlay } from "../mesh/overlay.ts";
+ * const sw = new OverlaySwitch([{ name: "sleeve", overlay: new NullOverlay() }]);
+ * const features: Record<string, string> = {};
+ * sw.addFeaturesTo(features);
+ * features.Overlays; // "sleeve"
+ * ```
+ */
+export class OverlaySwitch implements Overlay {
+  readonly #overlays: readonly NamedOverlay[];
+  readonly #log: Logger;
+
+  constructor(overlays: readonly NamedOverlay[], options: OverlaySwitchOptions = {}) {
+    const names = overlays.map((o) => o.name);
+    const bad = names.find((n, i) => n === "" || /\s/.test(n) || names.indexOf(n) !== i);
+    if (overlays.length === 0 || bad !== undefined) {
+      throw new TypeError(
+        `Cannot create overlay switch: overlay names must be unique, non-empty words, got "${
+          names.join('", "')
+        }"`,
+      );
+    }
+    if (overlays.length > 256) {
+      throw new RangeError(
+        `Cannot create overlay switch: ${overlays.length} overlays, at most 256`,
+      );
+    }
+    this.#overlays = [...overlays];
+    this.#log = options.log ?? discardLogger;
+  }
+
+  /** Sets `Overlays` to our names in order, after each overlay added its own features. */
+  addFeaturesTo(features: Record<string, string>): void {
+    for (const { overlay } of this.#overlays) overlay.addFeaturesTo(features);
+    features[OVERLAYS_FEATURE] = this.#overlays.map((o) => o.name).join(" ");
+  }
+
+  /**
+   * Prepares one sub-connection per common overlay; throws when there is none
+   * or when every one of them refused.
+   */
+  prepareConnection(params: OverlayConnectionParams): OverlayConnection {
+    const peer = `${formatPeerName(params.remotePeer)}(${params.remoteNickName})`;
+    const remote = params.remoteFeatures[OVERLAYS_FEATURE];
+    const compat = remote === undefined;
+    const common = compat
+      ? this.#overlays.filter((o) => o.name === COMPAT_OVERLAY)
+      : this.#overlays.filter((o) => remote.split(/\s+/).includes(o.name));
+    if (common.length === 0) {
+      const theirs = compat
+        ? `no "${OVERLAYS_FEATURE}" feature (compat needs sleeve)`
+        : `"${remote}"`;
+      throw new Error(
+        `Cannot prepare overlay connection to ${peer}: no overlay in common (ours "${
+          this.#overlays.map((o) => o.name).join(" ")
+        }", theirs ${theirs})`,
+      );
+    }
+    return new SwitchConnection({
+      params,
+      common,
+      compat,
+      log: this.#log.withPrefix(`overlay_switch ->[${peer}]`),
+    });
+  }
+
+  /** Each overlay's diagnostics under its name. */
+  diagnostics(): Record<string, unknown> {
+    return Object.fromEntries(this.#overlays.map((o) => [o.name, o.overlay.diagnostics()]));
+  }
+
+  /** Stops every overlay. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#overlays.map((o) => o.overlay.stop()));
+  }
+}
+
+/** A sub-connection and what the switch knows about it. */
+interface Sub {
+  name: string;
+  index: number;
+  conn: OverlayConnection | null;
+  established: boolean;
+}
+
+interface SwitchConnectionOptions {
+  params: OverlayConnectionParams;
+  common: readonly NamedOverlay[];
+  compat: boolean;
+  log: Logger;
+}
+
+/** One connection's set of sub-connections. */
+class SwitchConnection implements OverlayConnection {
+  readonly #params: OverlayConnectionParams;
+  readonly #compat: boolean;
+  readonly #log: Logger;
+  readonly #subs: Sub[];
+  #chosen: Sub | null = null;
+  #established = false;
+  #stopped = false;
+
+  constructor(opts: SwitchConnectionOptions) {
+    this.#params = opts.params;
+    this.#compat = opts.compat;
+    this.#log = opts.log;
+    const errors: string[] = [];
+    this.#subs = opts.common.map(({ name, overlay }, index) => {
+      const sub: Sub = { name, index, conn: null, established: false };
+      try {
+        sub.conn = overlay.prepareConnection(this.#subParams(sub));
+      } catch (e) {
+        errors.push(`${name}: ${e instanceof Error ? e.message : e}`);
+        this.#log.warn(`${name} refused the connection: ${e instanceof Error ? e.message : e}`);
+      }
+      return sub;
+    });
+    if (this.#subs.every((s) => s.conn === null)) {
+      throw new Error(
+        `Cannot prepare overlay connection: no working forwarders (${errors.join("; ")})`,
+      );
+    }
+    this.#choose();
+  }
+
+  confirm(): void {
+    for (const sub of this.#subs) if (!this.#stopped) sub.conn?.confirm();
+  }
+
+  controlMessage(tag: number, body: Uint8Array): void {
+    if (this.#stopped) return;
+    if (this.#compat) {
+      if (COMPAT_TAGS.has(tag)) this.#subs[0].conn?.controlMessage(tag, body);
+      else this.#log.debug(`ignoring control message tag ${tag} in compat mode`);
+      return;
+    }
+    if (tag !== OVERLAY_CONTROL_TAG || body.length < 2) {
+      this.#log.debug(`ignoring control message tag ${tag} with ${body.length}-byte body`);
+      return;
+    }
+    const sub = this.#subs[body[0]];
+    if (!sub) {
+      this.#log.debug(`ignoring control message for overlay index ${body[0]}`);
+      return;
+    }
+    sub.conn?.controlMessage(body[1], body.subarray(2));
+  }
+
+  /** The chosen sub-connection's attributes, named after its overlay. */
+  attrs(): Record<string, string | number | boolean> {
+    const chosen = this.#chosen;
+    if (!chosen?.conn) return {};
+    return { ...chosen.conn.attrs(), name: chosen.name };
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const sub of this.#subs) {
+      const conn = sub.conn;
+      sub.conn = null;
+      conn?.stop();
+    }
+  }
+
+  #subParams(sub: Sub): OverlayConnectionParams {
+    return {
+      ...this.#params,
+      sendControlMessage: (tag, body) => {
+        if (this.#stopped) return;
+        if (this.#compat) return this.#params.sendControlMessage(tag, body);
+        const wrapped = new Uint8Array(2 + body.length);
+        wrapped[0] = sub.index;
+        wrapped[1] = tag;
+        wrapped.set(body, 2);
+        this.#params.sendControlMessage(OVERLAY_CONTROL_TAG, wrapped);
+      },
+      onEstablished: () => this.#onSubEstablished(sub),
+      onError: (error) => this.#onSubError(sub, error),
+    };
+  }
+
+  #onSubEstablished(sub: Sub): void {
+    if (this.#stopped || !sub.conn || sub.established) return;
+    sub.established = true;
+    this.#choose();
+    if (this.#established) return;
+    this.#established = true;
+    this.#params.onEstablished();
+  }
+
+  #onSubError(sub: Sub, error: Error): void {
+    if (this.#stopped || !sub.conn) return;
+    this.#log.info(`${sub.name} failed: ${error.message}`);
+    const conn = sub.conn;
+    sub.conn = null;
+    sub.established = false;
+    conn.stop();
+    if (this.#subs.some((s) => s.conn !== null)) {
+      this.#choose();
+      return;
+    }
+    this.stop();
+    const peer = `${formatPeerName(this.#params.remotePeer)}(${this.#params.remoteNickName})`;
+    this.#params.onError(new Error(`no working forwarders to ${peer}`, { cause: error }));
+  }
+
+  /** Picks the first established sub-connection, else the first working one. */
+  #choose(): void {
+    const working = this.#subs.filter((s) => s.conn !== null);
+    const best = working.find((s) => s.established) ?? working[0] ?? null;
+    if (best === this.#chosen) return;
+    this.#chosen = best;
+    if (best) this.#log.info(`using ${best.name}`);
+  }
+}

@@ -1,0 +1,463 @@
+/**
+ * The mesh router, after weaveworks/mesh `router.go` and `local_peer.go`: owns
+ * the peer table, the routes, the gossip channels, the live connections and
+ * the connection maker; accepts and dials TCP connections; applies the rules
+ * for adding a connection (self, name collision, tie-break, limit) and keeps
+ * the topology gossip flowing.
+ *
+ * State has one owner (this object) and is changed synchronously; sockets
+ * are the only async edges.
+ *
+ * @module
+ */
+import type { Logger } from "../lib/log.ts";
+import type { TimerId } from "../lib/timer.ts";
+import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
+import { decodeGossipBody } from "./gossip_envelope.ts";
+import { GossipChannel, type GossipConnection, type GossipMesh } from "./gossip.ts";
+import type { Gossiper } from "./gossip_types.ts";
+import {
+  ConnectionMaker,
+  ConnectToSelfError,
+  type MakerPeer,
+  parsePeerAddress,
+} from "./connection_maker.ts";
+import {
+  type ConnectionHost,
+  LocalConnection,
+  type LocalConnectionOptions,
+  randomUint64,
+  type RemotePeerInfo,
+} from "./connection.ts";
+import type { Overlay } from "./overlay.ts";
+import { Peers, randomShortID, type TopologyUpdateResult } from "./peers.ts";
+import { Routes } from "./routes.ts";
+import { TopologyGossiper } from "./topology_gossip.ts";
+import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
+import { SurrogateGossiper } from "./surrogate_gossiper.ts";
+import { ProtocolTag } from "./messages.ts";
+
+/** Periodic full gossip (mesh `defaultGossipInterval`). */
+export const GOSSIP_INTERVAL_MS = 30_000;
+/** Coalescing of our own topology updates. */
+export const TOPOLOGY_DEFER_MS = 1_000;
+/** Accept rate limit: a bucket of 20 tokens, one more every 50 ms. */
+export const ACCEPT_MAX_TOKENS = 20;
+export const ACCEPT_TOKEN_MS = 50;
+
+/** Options of {@link MeshRouter}. */
+export interface MeshRouterOptions {
+  name: PeerName;
+  nickName: string;
+  /** Our UID (random by default; new at every start). */
+  uid?: bigint;
+  port: number;
+  /** Listen address; default all. */
+  host?: string;
+  password?: Uint8Array;
+  trustedSubnets?: string[];
+  /** 0 = unlimited. */
+  connLimit: number;
+  discovery: boolean;
+  overlay: Overlay;
+  log: Logger;
+  gossipIntervalMs?: number;
+  topologyDeferMs?: number;
+  random?: () => number;
+  /** Overrides of connection timings (tests). */
+  connectionTimings?: Pick<
+    LocalConnectionOptions,
+    "heartbeatMs" | "readTimeoutMs" | "handshakeTimeoutMs"
+  >;
+}
+
+/** The local peer's mesh: connections, topology and gossip. */
+export class MeshRouter implements ConnectionHost, GossipMesh {
+  readonly ourName: PeerName;
+  readonly ourNickName: string;
+  readonly ourUID: bigint;
+  readonly port: number;
+  readonly log: Logger;
+  readonly overlay: Overlay;
+  readonly password?: Uint8Array;
+  readonly peers: Peers;
+  readonly routes: Routes;
+  readonly connectionMaker: ConnectionMaker;
+  readonly discovery: boolean;
+  readonly trustedSubnets: string[];
+  /** Connections that ended after being added (Weave's `TerminationCount`). */
+  terminationCount = 0;
+
+  #opts: MeshRouterOptions;
+  #trusted: ReturnType<typeof parseCidr>[];
+  #connections = new Map<PeerName, LocalConnection>();
+  #pending = new Set<LocalConnection>();
+  #channels = new Map<string, GossipChannel>();
+  #topology: GossipChannel;
+  #topologyGossiper: TopologyGossiper;
+  #listener?: Deno.Listener;
+  #gossipTimer?: TimerId;
+  #topologyTimer?: TimerId;
+  #gcTimer?: TimerId;
+  #stopped = false;
+  #acceptTokens = ACCEPT_MAX_TOKENS;
+  #acceptRefill = 0;
+  #random: () => number;
+  #restartedOrNew = new WeakSet<LocalConnection>();
+  #onPeerGone: ((name: PeerName) => void)[] = [];
+
+  constructor(opts: MeshRouterOptions) {
+    this.#opts = opts;
+    this.ourName = opts.name;
+    this.ourNickName = opts.nickName;
+    this.ourUID = opts.uid ?? randomUint64();
+    this.port = opts.port;
+    this.log = opts.log;
+    this.overlay = opts.overlay;
+    this.password = opts.password;
+    this.discovery = opts.discovery;
+    this.trustedSubnets = opts.trustedSubnets ?? [];
+    this.#trusted = this.trustedSubnets.map(parseCidr);
+    this.#random = opts.random ?? Math.random;
+    this.peers = new Peers({
+      name: opts.name,
+      nickName: opts.nickName,
+      uid: this.ourUID,
+      version: 0n,
+      shortID: randomShortID(this.#random),
+      hasShortID: true,
+    }, { random: this.#random });
+    this.routes = new Routes(this.peers);
+    this.#topologyGossiper = new TopologyGossiper(this.peers, {
+      onChange: (r) => this.#onTopologyChange(r),
+    });
+    this.#topology = this.newGossip("topology", this.#topologyGossiper);
+    this.connectionMaker = new ConnectionMaker({
+      ourName: opts.name,
+      port: opts.port,
+      discovery: opts.discovery,
+      peers: () => this.#makerPeers(),
+      dial: (address, acceptNewPeer) => this.#dial(address, acceptNewPeer),
+      random: this.#random,
+    });
+  }
+
+  /** Registers a gossip channel (IPAM, DNS, ...). */
+  newGossip(name: string, gossiper: Gossiper): GossipChannel {
+    const channel = new GossipChannel(name, gossiper, this);
+    this.#channels.set(name, channel);
+    return channel;
+  }
+
+  /** Calls `fn` with the name of every peer removed from the topology. */
+  onPeerGone(fn: (name: PeerName) => void): void {
+    this.#onPeerGone.push(fn);
+  }
+
+  /** Starts listening and gossiping. */
+  start(): void {
+    this.#listener = Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
+    this.#acceptLoop(this.#listener);
+    this.#gossipTimer = setInterval(
+      () => this.#periodicGossip(),
+      this.#opts.gossipIntervalMs ?? GOSSIP_INTERVAL_MS,
+    );
+  }
+
+  /** The local TCP address we listen on. */
+  get listenAddr(): Deno.NetAddr | undefined {
+    return this.#listener?.addr as Deno.NetAddr | undefined;
+  }
+
+  /** Stops everything: listener, dialling, connections, timers. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.connectionMaker.stop();
+    try {
+      this.#listener?.close();
+    } catch { /* closed */ }
+    clearInterval(this.#gossipTimer);
+    clearTimeout(this.#topologyTimer);
+    clearTimeout(this.#gcTimer);
+    for (const c of [...this.#connections.values(), ...this.#pending]) c.shutdown();
+  }
+
+  /** Live connections that were added (pending or established). */
+  connections(): LocalConnection[] {
+    return [...this.#connections.values()];
+  }
+
+  // --- ConnectionHost ---
+
+  localFeatures(remoteIP: string, connID: bigint): Record<string, string> {
+    const f: Record<string, string> = {
+      PeerNameFlavour: "mac",
+      Name: formatPeerName(this.ourName),
+      NickName: this.ourNickName,
+      ShortID: String(this.peers.ourself.shortID),
+      UID: String(this.ourUID),
+      ConnID: String(connID),
+      Trusted: String(this.trusts(remoteIP)),
+    };
+    this.overlay.addFeaturesTo(f);
+    return f;
+  }
+
+  trusts(remoteIP: string): boolean {
+    return ipInSubnets(remoteIP, this.#trusted);
+  }
+
+  registerRemote(conn: LocalConnection, remote: RemotePeerInfo): void {
+    if (remote.name === this.ourName) {
+      if (remote.uid === this.ourUID) throw new ConnectToSelfError();
+      throw new Error("peer names collision");
+    }
+    const existing = this.peers.get(remote.name);
+    if (!existing && conn.outbound && !conn.acceptNewPeer) {
+      throw new Error(
+        `Found unknown remote name: ${formatPeerName(remote.name)} at ${conn.remoteTCPAddr}`,
+      );
+    }
+    if (!existing || existing.uid !== remote.uid) this.#restartedOrNew.add(conn);
+    this.peers.addRef({
+      name: remote.name,
+      nickName: remote.nickName,
+      uid: remote.uid,
+      version: 0n,
+      shortID: remote.shortID ?? 0,
+      hasShortID: remote.shortID !== undefined,
+    });
+    conn.refTaken = true;
+  }
+
+  addConnection(conn: LocalConnection): void {
+    const name = conn.remote!.name;
+    const dup = this.#connections.get(name);
+    if (dup) {
+      const msg = `Multiple connections to ${conn.remoteDisplay} added to ${this.#ourDisplay()}`;
+      if (dup.connUID < conn.connUID) throw new Error(msg);
+      dup.shutdown(new Error(msg));
+      if (dup.connUID === conn.connUID) throw new Error(msg);
+      this.#removeConnection(dup);
+    }
+    const limit = this.#opts.connLimit;
+    if (limit > 0 && this.#connections.size >= limit) {
+      throw new Error(`Connection limit reached (${limit})`);
+    }
+    this.#connections.set(name, conn);
+    this.peers.addLocalConnection({
+      name,
+      remoteTCPAddr: conn.remoteTCPAddr,
+      outbound: conn.outbound,
+      established: conn.established,
+    });
+    this.connectionMaker.connectionCreated(conn);
+    const fresh = this.#restartedOrNew.has(conn);
+    conn.logAdded(fresh);
+    if (fresh) this.#sendAllGossipDown(conn);
+    this.routes.recalculate();
+    this.#scheduleTopologyUpdate();
+  }
+
+  connectionEstablished(conn: LocalConnection): void {
+    if (this.#connections.get(conn.remote!.name) !== conn) return;
+    this.peers.establishLocalConnection(conn.remote!.name);
+    this.routes.recalculate();
+    this.#scheduleTopologyUpdate();
+  }
+
+  handleGossip(_conn: LocalConnection, tag: number, body: Uint8Array): void {
+    const channelFor = (name: string) =>
+      this.#channels.get(name) ?? this.newGossip(name, new SurrogateGossiper());
+    if (tag === ProtocolTag.Gossip) {
+      const msg = decodeGossipBody(4, body);
+      channelFor(msg.channel).deliverGossip(msg.sender, msg.payload);
+    } else if (tag === ProtocolTag.GossipBroadcast) {
+      const msg = decodeGossipBody(6, body);
+      channelFor(msg.channel).deliverBroadcast(msg.origin, msg.payload);
+    } else {
+      const msg = decodeGossipBody(5, body);
+      channelFor(msg.channel).deliverUnicast(msg, body);
+    }
+  }
+
+  connectionClosed(conn: LocalConnection, error: Error | undefined): void {
+    this.#pending.delete(conn);
+    for (const ch of this.#channels.values()) ch.dropConnection(conn);
+    const wasAdded = conn.remote && this.#connections.get(conn.remote.name) === conn;
+    if (wasAdded) this.#removeConnection(conn);
+    if (conn.refTaken) this.peers.release(conn.remote!.name);
+    this.connectionMaker.connectionTerminated(conn, error);
+    if (wasAdded || conn.added) this.#scheduleGC();
+  }
+
+  #removeConnection(conn: LocalConnection): void {
+    const name = conn.remote!.name;
+    if (this.#connections.get(name) !== conn) return;
+    this.#connections.delete(name);
+    this.peers.deleteLocalConnection(name);
+    this.terminationCount++;
+    conn.logDeleted();
+    this.routes.recalculate();
+    this.#scheduleTopologyUpdate();
+  }
+
+  // --- GossipMesh ---
+
+  connectionTo(name: PeerName): GossipConnection | undefined {
+    return this.#connections.get(name);
+  }
+
+  unicastAllNextHop(dst: PeerName): PeerName | undefined {
+    return this.routes.unicastAll(dst);
+  }
+
+  broadcastAllNextHops(origin: PeerName): PeerName[] {
+    return this.routes.broadcastAll(origin);
+  }
+
+  randomNeighbours(except: PeerName): PeerName[] {
+    return this.routes.randomNeighbours(except, this.#random);
+  }
+
+  // --- internals ---
+
+  #ourDisplay(): string {
+    return `${formatPeerName(this.ourName)}(${this.ourNickName})`;
+  }
+
+  *#makerPeers(): Iterable<MakerPeer> {
+    for (const p of this.peers.all()) yield { name: p.name, connections: p.connections.values() };
+  }
+
+  #sendAllGossipDown(conn: LocalConnection): void {
+    for (const channel of this.#channels.values()) {
+      const data = channel.gossiper.gossip();
+      if (data) channel.sendDown(conn, data);
+    }
+  }
+
+  #periodicGossip(): void {
+    for (const channel of this.#channels.values()) {
+      const data = channel.gossiper.gossip();
+      if (data) channel.gossipNeighbourSubset(data);
+    }
+  }
+
+  #scheduleTopologyUpdate(): void {
+    if (this.#topologyTimer !== undefined || this.#stopped) return;
+    this.#topologyTimer = setTimeout(() => {
+      this.#topologyTimer = undefined;
+      // Go sends our own changes to ⌊log2 N⌋ random neighbours and leaves the rest to the
+      // 30 s periodic gossip, so views could stay stale for up to 30 s. We send them to
+      // every direct neighbour (same tag-4 message): a full mesh learns at once.
+      const data = this.#topologyGossiper.dataFor([this.ourName]);
+      for (const conn of this.#connections.values()) this.#topology.sendDown(conn, data);
+    }, this.#opts.topologyDeferMs ?? TOPOLOGY_DEFER_MS);
+  }
+
+  #scheduleGC(): void {
+    if (this.#gcTimer !== undefined || this.#stopped) return;
+    this.#gcTimer = setTimeout(() => {
+      this.#gcTimer = undefined;
+      const removed = this.peers.garbageCollect();
+      this.#afterRemoval(removed);
+      if (this.peers.checkShortIDCollision()) this.#scheduleTopologyUpdate();
+      this.routes.recalculate();
+    }, 1_000);
+  }
+
+  #afterRemoval(removed: PeerName[]): void {
+    for (const name of removed) {
+      this.log.info(`Removed unreachable peer ${formatPeerName(name)}`);
+      for (const fn of this.#onPeerGone) fn(name);
+    }
+  }
+
+  #onTopologyChange(r: TopologyUpdateResult): void {
+    this.routes.recalculate();
+    this.#afterRemoval(r.removed);
+    if (r.ourselfChanged) this.#scheduleTopologyUpdate();
+    this.connectionMaker.refresh();
+    this.#scheduleGC();
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (!this.#takeAcceptToken()) {
+          this.log.warn(
+            `->[${addrString(conn.remoteAddr)}] connection refused: accept rate limit exceeded`,
+          );
+          conn.close();
+          continue;
+        }
+        this.log.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
+        this.#startConnection(conn, false, true);
+      }
+    } catch (e) {
+      if (!this.#stopped) this.log.error(`Accept loop failed: ${(e as Error).message}`);
+    }
+  }
+
+  #takeAcceptToken(): boolean {
+    const now = Date.now();
+    if (this.#acceptRefill === 0) this.#acceptRefill = now;
+    const earned = Math.floor((now - this.#acceptRefill) / ACCEPT_TOKEN_MS);
+    if (earned > 0) {
+      this.#acceptTokens = Math.min(ACCEPT_MAX_TOKENS, this.#acceptTokens + earned);
+      this.#acceptRefill += earned * ACCEPT_TOKEN_MS;
+    }
+    if (this.#acceptTokens === 0) return false;
+    this.#acceptTokens--;
+    return true;
+  }
+
+  #dial(address: string, acceptNewPeer: boolean): void {
+    this.log.info(`->[${address}] attempting connection`);
+    const { host, port } = parsePeerAddress(address);
+    Deno.connect({ hostname: host, port }).then(
+      (conn) => {
+        if (this.#stopped) return conn.close();
+        this.#startConnection(conn, true, acceptNewPeer);
+      },
+      (e) => {
+        const err = new Error(goDialError(address, e as Error));
+        this.log.info(`->[${address}] error during connection attempt: ${err.message}`);
+        this.connectionMaker.connectionAborted(address, err);
+      },
+    );
+  }
+
+  #startConnection(stream: Deno.Conn, outbound: boolean, acceptNewPeer: boolean): void {
+    const remote = stream.remoteAddr as Deno.NetAddr;
+    const local = stream.localAddr as Deno.NetAddr;
+    try {
+      (stream as Deno.TcpConn).setNoDelay(true);
+    } catch { /* not TCP */ }
+    const conn = new LocalConnection(this, stream, {
+      outbound,
+      acceptNewPeer,
+      remoteAddr: { hostname: remote.hostname, port: remote.port },
+      localAddr: { hostname: local.hostname, port: local.port },
+      ...this.#opts.connectionTimings,
+    });
+    this.#pending.add(conn);
+    conn.run();
+  }
+}
+
+/** Go's dial error text, e.g. `dial tcp :0->192.0.2.131:6783: connect: network is unreachable`. */
+export function goDialError(address: string, e: Error): string {
+  const detail = e.message.replace(/\s*\(os error \d+\)\s*$/, "").replace(
+    /^./,
+    (c) => c.toLowerCase(),
+  );
+  return `dial tcp :0->${address}: connect: ${detail}`;
+}
+
+function addrString(a: Deno.Addr): string {
+  const n = a as Deno.NetAddr;
+  return `${n.hostname}:${n.port}`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The gossiper for channels this node does not implement (mesh
+ * `surrogate_gossiper.go`): broadcasts are relayed unchanged, gossip is relayed
+ * after duplicate suppression, and unicasts addressed to us are dropped. This
+ * lets a node carry channels (e.g. `IPallocation` before IPAM exists here)
+ * between peers that do understand them.
+ *
+ * @module
+ */
+import type { PeerName } from "../lib/peer_name.ts";
+import type { GossipData, Gossiper } from "./gossip_types.ts";
+
+/** Raw messages to relay as they came. */
+export class SurrogateGossipData implements GossipData {
+  constructor(readonly messages: Uint8Array[]) {}
+  encode(): Uint8Array[] {
+    return this.messages;
+  }
+  merge(other: GossipData): GossipData {
+    return new SurrogateGossipData([...this.messages, ...(other as SurrogateGossipData).messages]);
+  }
+}
+
+/** How long a gossip message counts as already seen (one gossip interval). */
+export const SURROGATE_DEDUP_MS = 30_000;
+
+/** Relays a channel it does not understand. */
+export class SurrogateGossiper implements Gossiper {
+  #seen: { hash: bigint; bytes: Uint8Array; at: number }[] = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  onGossipUnicast(_sender: PeerName, _message: Uint8Array): void {}
+
+  onGossipBroadcast(_origin: PeerName, update: Uint8Array): GossipData | null {
+    return new SurrogateGossipData([update]);
+  }
+
+  gossip(): GossipData | null {
+    return null;
+  }
+
+  onGossip(update: Uint8Array): GossipData | null {
+    const now = this.now();
+    this.#seen = this.#seen.filter((s) => now - s.at < SURROGATE_DEDUP_MS);
+    const hash = fnv64a(update);
+    if (this.#seen.some((s) => s.hash === hash && equalBytes(s.bytes, update))) return null;
+    this.#seen.push({ hash, bytes: update, at: now });
+    return new SurrogateGossipData([update]);
+  }
+}
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK64 = (1n << 64n) - 1n;
+
+/** FNV-1a 64-bit hash. */
+export function fnv64a(bytes: Uint8Array): bigint {
+  let h = FNV_OFFSET;
+  for (const b of bytes) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK64;
+  return h;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,81 @@
+/**
+ * Ten mesh routers in one process, on loopback addresses 127.0.0.1–10 sharing
+ * one port (so discovery's "same port" rule holds), with the NullOverlay.
+ * Router i is told only about router i−1; discovery must complete the mesh.
+ */
+import assert from "node:assert/strict";
+import { discardLogger } from "../lib/log.ts";
+import { MeshRouter } from "../mesh/router.ts";
+import { NullOverlay } from "../mesh/overlay.ts";
+
+function freePortOnAll(hosts: string[]): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const held: Deno.Listener[] = [];
+    try {
+      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
+      return port;
+    } catch {
+      // try another
+    } finally {
+      for (const l of held) l.close();
+    }
+  }
+  throw new Error("Cannot find a free port on every loopback address");
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("ten in-process routers converge to one full-mesh topology", async () => {
+  const n = 10;
+  const hosts = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+  const port = freePortOnAll(hosts);
+  const routers = hosts.map((host, i) =>
+    new MeshRouter({
+      name: BigInt(0x020000000000 + i + 1),
+      nickName: `r${i + 1}`,
+      port,
+      host,
+      connLimit: 200,
+      discovery: true,
+      overlay: new NullOverlay(),
+      log: discardLogger,
+      topologyDeferMs: 50,
+    })
+  );
+  try {
+    for (const r of routers) r.start();
+    routers.forEach((r, i) => {
+      if (i > 0) r.connectionMaker.initiateConnections([`${hosts[i - 1]}:${port}`], false);
+    });
+    await waitFor(
+      "every router to know every peer",
+      () => routers.every((r) => r.peers.size === n),
+    );
+    await waitFor(
+      "every router to hold n-1 established connections",
+      () => routers.every((r) => r.connections().filter((c) => c.established).length === n - 1),
+    );
+    await waitFor(
+      "every router to see every peer with n-1 connections",
+      () => routers.every((r) => r.peers.all().every((p) => p.connections.size === n - 1)),
+    );
+    for (const r of routers) {
+      for (const other of routers) {
+        assert.equal(r.routes.unicast(other.ourName) !== undefined, true, "a data route to each");
+      }
+    }
+    // Everyone agrees on every peer's version and UID.
+    const view = (r: MeshRouter) => r.peers.all().map((p) => `${p.name}:${p.uid}`).sort().join(",");
+    assert.equal(new Set(routers.map(view)).size, 1);
+  } finally {
+    for (const r of routers) r.stop();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
