@@ -90,6 +90,9 @@ export class LocalConnection {
   readonly startedAt = Date.now();
   /** Set by the router once it holds a peer-table reference for the remote. */
   refTaken = false;
+  /** Bytes written to / read from the TCP stream after the intro. */
+  bytesSent = 0;
+  bytesReceived = 0;
 
   #host: ConnectionHost;
   #stream: Duplex & { close(): void };
@@ -227,6 +230,7 @@ export class LocalConnection {
       const n = await this.#stream.read(buf);
       if (n === null) throw new Error("EOF");
       this.#resetReadTimer();
+      this.bytesReceived += n;
       this.#reader!.push(buf.subarray(0, n));
       for (let msg = this.#reader!.next(); msg && !this.#closed; msg = this.#reader!.next()) {
         this.#dispatch(msg);
@@ -268,6 +272,7 @@ export class LocalConnection {
   send(tag: number, body: Uint8Array): void {
     if (this.#closed || !this.#writer) return;
     const frame = this.#writer.frame(encodeMessage(tag, body));
+    this.bytesSent += frame.length;
     this.#writeChain = this.#writeChain.then(() => writeAll(this.#stream, frame)).catch((e) =>
       this.shutdown(e instanceof Error ? e : new Error(String(e)))
     );

@@ -87,11 +87,14 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   readonly trustedSubnets: string[];
   /** Connections that ended after being added (Weave's `TerminationCount`). */
   terminationCount = 0;
+  /** Bytes sent and received by connections that have ended (live ones count their own). */
+  #closedBytesSent = 0;
+  #closedBytesReceived = 0;
 
   #opts: MeshRouterOptions;
   #trusted: ReturnType<typeof parseCidr>[];
   #connections = new Map<PeerName, LocalConnection>();
-  #pending = new Set<LocalConnection>();
+  #live = new Set<LocalConnection>();
   #channels = new Map<string, GossipChannel>();
   #topology: GossipChannel;
   #topologyGossiper: TopologyGossiper;
@@ -180,7 +183,17 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     clearInterval(this.#gossipTimer);
     clearTimeout(this.#topologyTimer);
     clearTimeout(this.#gcTimer);
-    for (const c of [...this.#connections.values(), ...this.#pending]) c.shutdown();
+    for (const c of [...this.#connections.values(), ...this.#live]) c.shutdown();
+  }
+
+  /** Total mesh TCP traffic since start, in bytes (after the intro). */
+  trafficStats(): { sent: number; received: number } {
+    let sent = this.#closedBytesSent, received = this.#closedBytesReceived;
+    for (const c of this.#live) {
+      sent += c.bytesSent;
+      received += c.bytesReceived;
+    }
+    return { sent, received };
   }
 
   /** Live connections that were added (pending or established). */
@@ -283,7 +296,9 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   connectionClosed(conn: LocalConnection, error: Error | undefined): void {
-    this.#pending.delete(conn);
+    this.#live.delete(conn);
+    this.#closedBytesSent += conn.bytesSent;
+    this.#closedBytesReceived += conn.bytesReceived;
     for (const ch of this.#channels.values()) ch.dropConnection(conn);
     const wasAdded = conn.remote && this.#connections.get(conn.remote.name) === conn;
     if (wasAdded) this.#removeConnection(conn);
@@ -443,7 +458,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       localAddr: { hostname: local.hostname, port: local.port },
       ...this.#opts.connectionTimings,
     });
-    this.#pending.add(conn);
+    this.#live.add(conn);
     conn.run();
   }
 }
