@@ -1,0 +1,37 @@
+/**
+ * The `weave` usage text, laid out as Weave Net's script prints it, listing
+ * the commands this implementation has.
+ *
+ * @module
+ */
+
+/** Usage text (printed to standard error, as Weave does). */
+export const USAGE = `Usage:
+
+weave --help | help
+      version
+
+weave launch        [--password <pass>] [--trusted-subnets <cidr>,...]
+                    [--host <ip_address>] [--port <port>]
+                    [--name <mac>] [--nickname <nickname>]
+                    [--no-discovery] [--conn-limit <n>]
+                    [--http-addr <addr>] [--status-addr <addr>]
+                    [--metrics-addr <addr>] [--socket <path>]
+                    [--db-prefix <path>]
+                    [--log-level=debug|info|warning|error]
+                    <peer> ...
+
+weave connect       [--replace] [<peer> ...]
+      forget        <peer> ...
+
+weave status        [targets | connections | peers | dns | ipam]
+      report        [-f <format>]
+
+weave stop
+
+weave reset         [--force]
+
+where <peer>     = <ip_address_or_fqdn>[:<port>]
+      <cidr>     = <ip_address>/<routing_prefix_length>
+
+`;

@@ -1,0 +1,162 @@
+/**
+ * The router daemon ("weaver"): builds every component from one parsed
+ * config, starts them in order, serves the control API, and tears everything
+ * down on `weave stop`, SIGTERM/SIGINT or the caller's abort signal.
+ *
+ * @module
+ */
+import { ApiError, type RouterOps } from "../api/ops.ts";
+import { startApiServers } from "../api/server.ts";
+import { OverlaySwitch } from "../datapath/overlay_switch.ts";
+import { SleeveOverlay } from "../datapath/sleeve/sleeve.ts";
+import type { Logger } from "../lib/log.ts";
+import { formatPeerName, parsePeerName, type PeerName } from "../lib/peer_name.ts";
+import { VERSION } from "../lib/version.ts";
+import { MeshRouter } from "../mesh/router.ts";
+import type { WeaverConfig } from "./config.ts";
+import { loadState, saveState, statePath } from "./state_store.ts";
+import { buildReport } from "./status.ts";
+
+/** Options of {@link runWeaver}. */
+export interface RunWeaverOptions {
+  log: Logger;
+  /** Aborting stops the router. */
+  signal?: AbortSignal;
+  /** Called once everything listens (tests). */
+  onReady?: (mesh: MeshRouter) => void;
+}
+
+/** Runs the router until it is stopped. */
+export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): Promise<void> {
+  const { log } = opts;
+  log.info(`Command line options: ${describeOptions(config)}`);
+  log.info(`weave  ${VERSION}`);
+  const name = await resolvePeerName(config, log);
+  log.info(
+    config.password
+      ? "Communication between peers via untrusted networks is encrypted."
+      : "Communication between peers is unencrypted.",
+  );
+  const sleeve = new SleeveOverlay({
+    localPeer: name,
+    port: config.port,
+    host: config.host,
+    log,
+  });
+  await sleeve.start();
+  const overlay = new OverlaySwitch([{ name: "sleeve", overlay: sleeve }], { log });
+  const mesh = new MeshRouter({
+    name,
+    nickName: config.nickName,
+    port: config.port,
+    host: config.host,
+    password: config.password,
+    trustedSubnets: config.trustedSubnets,
+    connLimit: config.connLimit,
+    discovery: config.discovery,
+    overlay,
+    log,
+  });
+  log.info(`Our name is ${formatPeerName(name)}(${config.nickName})`);
+  try {
+    mesh.start();
+  } catch (e) {
+    await overlay.stop();
+    throw new Error(`Cannot listen on TCP port ${config.port}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
+  for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
+    log.error(err.message);
+  }
+
+  const stopped = Promise.withResolvers<void>();
+  const ops = routerOps(mesh, () => stopped.resolve());
+  const servers = await startApiServers(ops, {
+    httpAddr: config.httpAddr || undefined,
+    socketPath: config.socketPath || undefined,
+    statusAddr: config.statusAddr || undefined,
+    metricsAddr: config.metricsAddr || undefined,
+    log,
+  });
+  const onSignal = () => {
+    log.info("=== received SIGINT/SIGTERM ===");
+    stopped.resolve();
+  };
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  opts.signal?.addEventListener("abort", () => stopped.resolve(), { once: true });
+  if (opts.signal?.aborted) stopped.resolve();
+  opts.onReady?.(mesh);
+
+  await stopped.promise;
+  for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  mesh.stop();
+  await overlay.stop();
+  await servers.close();
+  log.info("*** exiting");
+}
+
+function routerOps(mesh: MeshRouter, stop: () => void): RouterOps {
+  return {
+    report: () => buildReport(mesh, true),
+    connect(peers, replace) {
+      const errors = mesh.connectionMaker.initiateConnections(peers, replace);
+      if (errors.length) throw new ApiError(400, errors.map((e) => e.message).join("\n"));
+    },
+    forget(peers) {
+      mesh.connectionMaker.forgetConnections(peers);
+    },
+    stop() {
+      stop();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Our peer name: `--name` if given, else the persisted one, else a new random
+ * locally administered MAC (persisted, so restarts keep it — never derived from
+ * the machine-id, so cloned machines and namespaces on one host don't collide).
+ */
+async function resolvePeerName(config: WeaverConfig, log: Logger): Promise<PeerName> {
+  const path = statePath(config.dbPrefix);
+  const state = (await loadState(path)) ?? {};
+  if (config.name !== undefined) {
+    if (state.peerName !== formatPeerName(config.name)) {
+      await saveState(path, { ...state, peerName: formatPeerName(config.name) });
+    }
+    return config.name;
+  }
+  if (typeof state.peerName === "string") return parsePeerName(state.peerName);
+  const name = randomLocalMac();
+  await saveState(path, { ...state, peerName: formatPeerName(name) });
+  log.info(`Generated a new peer name ${formatPeerName(name)} (saved in ${path})`);
+  return name;
+}
+
+/** A random MAC with the locally-administered bit set and the multicast bit clear. */
+export function randomLocalMac(): PeerName {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  b[0] = (b[0] | 0x02) & 0xfe;
+  return b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+}
+
+function describeOptions(c: WeaverConfig): string {
+  const opts: Record<string, string> = {
+    "conn-limit": String(c.connLimit),
+    "db-prefix": c.dbPrefix,
+    "http-addr": c.httpAddr,
+    nickname: c.nickName,
+    port: String(c.port),
+  };
+  if (c.name !== undefined) opts.name = formatPeerName(c.name);
+  if (c.password) opts.password = "<redacted>";
+  if (!c.discovery) opts["no-discovery"] = "true";
+  if (c.statusAddr) opts["status-addr"] = c.statusAddr;
+  if (c.metricsAddr) opts["metrics-addr"] = c.metricsAddr;
+  if (c.trustedSubnets.length) opts["trusted-subnets"] = c.trustedSubnets.join(",");
+  const keys = Object.keys(opts).sort();
+  return `map[${keys.map((k) => `${k}:${opts[k]}`).join(" ")}]`;
+}
