@@ -42,7 +42,7 @@ Deno.test({
       const s = await status(net, i);
       assert.match(s, /^\n {8}Version: /, "a blank line comes first, as Weave's script prints");
       assert.match(s, / {11}Name: [0-9a-f:]{17}\(h\d\)\n/);
-      assert.match(s, / {6}Encryption: disabled\n/);
+      assert.match(s, / {5}Encryption: disabled\n/);
       assert.match(s, / {10}Peers: 3 \(with 6 established connections\)\n/);
       const conns = await status(net, i, "connections");
       const lines = conns.trim().split("\n");
@@ -67,7 +67,7 @@ Deno.test({
     await launchChain(net, ["--password", "e2e-secret"]);
     await waitForFullMesh(net);
     for (const i of [1, 2, 3]) {
-      assert.match(await status(net, i), / {6}Encryption: enabled\n/);
+      assert.match(await status(net, i), / {5}Encryption: enabled\n/);
       const conns = (await status(net, i, "connections")).trim().split("\n");
       assert.equal(conns.length, 2);
       for (const line of conns) {

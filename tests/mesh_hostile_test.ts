@@ -1,0 +1,325 @@
+/**
+ * A live MeshRouter on loopback attacked with raw sockets. After each attack
+ * the router must have closed the attacker's connection, logged one clear
+ * line about it, and still accept a legitimate router.
+ */
+import assert from "node:assert/strict";
+import { type Logger, memoryLogger } from "../lib/log.ts";
+import { encodeFeatures } from "../mesh/features.ts";
+import { type HandshakeResult, performHandshake } from "../mesh/handshake.ts";
+import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
+import { NullOverlay } from "../mesh/overlay.ts";
+import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
+import { MeshRouter } from "../mesh/router.ts";
+
+const HANDSHAKE_TIMEOUT_MS = 400;
+const ATTACKER_FEATURES = {
+  PeerNameFlavour: "mac",
+  Name: "02:00:00:00:aa:01",
+  NickName: "attacker",
+  UID: "123456789",
+  ConnID: "987654321",
+  ShortID: "7",
+  Trusted: "false",
+};
+const ATTACKER_NAME = 0x02000000aa01n;
+
+type Node = { r: MeshRouter; log: Logger & { lines: string[] } };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePortOnAll(hosts: string[]): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const held: Deno.Listener[] = [];
+    try {
+      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
+      return port;
+    } catch {
+      // try another
+    } finally {
+      for (const l of held) l.close();
+    }
+  }
+  throw new Error("Cannot find a free port on every loopback address");
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The victim on 127.0.0.1 and, on demand, a legitimate router on 127.0.0.2. */
+class Arena {
+  readonly port = freePortOnAll(["127.0.0.1", "127.0.0.2"]);
+  readonly victim: Node;
+  #legit?: Node;
+
+  constructor() {
+    this.victim = this.#start(1);
+  }
+
+  #start(host: number): Node {
+    const log = memoryLogger();
+    const r = new MeshRouter({
+      name: 0x020000000000n + BigInt(host),
+      nickName: `r${host}`,
+      port: this.port,
+      host: `127.0.0.${host}`,
+      connLimit: 0,
+      discovery: false,
+      overlay: new NullOverlay(),
+      log,
+      topologyDeferMs: 20,
+      random: () => Math.random() * 0.05,
+      connectionTimings: {
+        heartbeatMs: 200,
+        readTimeoutMs: 3_000,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      },
+    });
+    r.start();
+    return { r, log };
+  }
+
+  /** A raw TCP connection to the victim, and the address the victim sees it from. */
+  async dial(): Promise<{ conn: Deno.TcpConn; seenAs: string }> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+    const local = conn.localAddr as Deno.NetAddr;
+    return { conn, seenAs: `${local.hostname}:${local.port}` };
+  }
+
+  /** The victim's lines about one remote address. */
+  linesAbout(seenAs: string): string[] {
+    return this.victim.log.lines.filter((l) => l.includes(`->[${seenAs}`));
+  }
+
+  /** Asserts exactly one "shutting down" line about `seenAs`, matching `reason`. */
+  assertOneShutdownLine(seenAs: string, reason: RegExp): void {
+    const lines = this.linesAbout(seenAs).filter((l) => /connection shutting down/.test(l));
+    assert.equal(lines.length, 1, this.victim.log.lines.join("\n"));
+    assert.match(lines[0], reason);
+  }
+
+  /** Starts the legitimate router and waits until it is connected and established. */
+  async assertLegitConnects(): Promise<void> {
+    const legit = this.#legit = this.#start(2);
+    legit.r.connectionMaker.initiateConnections([`127.0.0.1:${this.port}`], false);
+    const est = (a: Node, b: Node) =>
+      a.r.connections().some((c) => c.remoteName === b.r.ourName && c.established);
+    await waitFor(
+      "the legitimate router to connect",
+      () => est(legit, this.victim) && est(this.victim, legit),
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.victim.r.stop();
+    this.#legit?.r.stop();
+    await sleep(150);
+  }
+}
+
+/**
+ * Reads until the peer closes (EOF or reset); returns the bytes read.
+ * Fails if the connection is still open after `timeoutMs`.
+ */
+async function readUntilClosed(conn: Deno.Conn, timeoutMs = 3_000): Promise<number> {
+  let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
+  const drain = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) return "closed" as const;
+        total += n;
+      }
+    } catch {
+      return "closed" as const;
+    }
+  })();
+  try {
+    const outcome = await Promise.race([drain, timedOut]);
+    if (outcome === "timeout") {
+      conn.close();
+      await drain;
+      throw new Error(`Connection still open after ${timeoutMs} ms`);
+    }
+    return total;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** Runs the intro as a client, with our features (or the given ones). */
+function introduce(
+  conn: Deno.Conn,
+  features: Record<string, string> = ATTACKER_FEATURES,
+): Promise<HandshakeResult> {
+  return performHandshake(conn, {
+    outbound: true,
+    features: encodeFeatures(features),
+    timeoutMs: 2_000,
+  });
+}
+
+Deno.test("hostile: garbage instead of the protocol header", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  await writeAll(conn, new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const got = await readUntilClosed(conn);
+  assert.ok(got <= 7, "at most the victim's own header came back");
+  arena.assertOneShutdownLine(
+    seenAs,
+    /connection shutting down due to error during handshake: .*protocol header was not the expected/,
+  );
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: a truncated header, then the attacker stops sending", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  await writeAll(conn, new TextEncoder().encode("weav"));
+  await conn.closeWrite();
+  assert.equal(await readUntilClosed(conn), 7, "the victim's header, then EOF");
+  arena.assertOneShutdownLine(
+    seenAs,
+    /during handshake: .*connection closed while reading protocol header \(got 4 of 7 bytes\)/,
+  );
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: a valid header and then a bad encryption flag", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  await writeAll(conn, Uint8Array.of(...encodeProtocolHeader(1, 2), 0x07));
+  await readUntilClosed(conn);
+  arena.assertOneShutdownLine(seenAs, /during handshake: .*encryption flag is 7, expected 0 or 1/);
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: a valid intro and then a length prefix above 10 MiB", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  await introduce(conn);
+  await writeAll(conn, Uint8Array.of(0x00, 0xa0, 0x00, 0x01, 0xde, 0xad));
+  await readUntilClosed(conn);
+  arena.assertOneShutdownLine(
+    seenAs,
+    /\]: connection shutting down due to error: .*length prefix 10485761 exceeds the limit of 10485760/,
+  );
+  await waitFor(
+    "the attacker's connection to go",
+    () => arena.victim.r.connections().every((c) => c.remoteName !== ATTACKER_NAME),
+  );
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: a valid intro and then garbage gob in gossip (tag 4)", async () => {
+  await using arena = new Arena();
+  const bodies = [
+    Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x00, 0x13),
+    // A gob message claiming 2^56 bytes.
+    Uint8Array.of(0xf8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x0c, 0x00),
+    // A string with a length past the end of the body.
+    Uint8Array.of(0x0b, 0x0c, 0x00, 0x7f, 0x74, 0x6f),
+  ];
+  for (const body of bodies) {
+    const { conn, seenAs } = await arena.dial();
+    const { writer } = await introduce(conn);
+    await writeAll(conn, writer.frame(encodeMessage(ProtocolTag.Gossip, body)));
+    await readUntilClosed(conn);
+    arena.assertOneShutdownLine(
+      seenAs,
+      /\]: connection shutting down due to error: Cannot decode tag 4 gossip channel: /,
+    );
+  }
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: features without UID", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  const { UID: _, ...noUID } = ATTACKER_FEATURES;
+  await introduce(conn, noUID).catch(() => undefined);
+  await readUntilClosed(conn);
+  arena.assertOneShutdownLine(
+    seenAs,
+    /connection shutting down due to error.*: field UID is missing/i,
+  );
+  assert.equal(arena.victim.r.peers.size, 1, "the attacker was never registered");
+  await arena.assertLegitConnects();
+});
+
+Deno.test(
+  // BUG: Go logs a failure before the remote is registered (features parse errors, including
+  // "field UID is missing") as `->[addr] connection shutting down due to error during
+  // handshake: ...`, since `conn.remote` is still nil. LocalConnection only uses the
+  // "during handshake" wording for errors thrown inside performHandshake, so it logs
+  // `->[addr] connection shutting down due to error: Field UID is missing`.
+  { name: "hostile: a features error is logged as a handshake error, as Go does", ignore: true },
+  async () => {
+    await using arena = new Arena();
+    const { conn, seenAs } = await arena.dial();
+    const { UID: _, ...noUID } = ATTACKER_FEATURES;
+    await introduce(conn, noUID).catch(() => undefined);
+    await readUntilClosed(conn);
+    arena.assertOneShutdownLine(
+      seenAs,
+      /connection shutting down due to error during handshake: field UID is missing/i,
+    );
+  },
+);
+
+Deno.test("hostile: a silent client is dropped at the handshake timeout", async () => {
+  await using arena = new Arena();
+  const { conn, seenAs } = await arena.dial();
+  const started = Date.now();
+  assert.equal(await readUntilClosed(conn), 7, "only the victim's header");
+  const took = Date.now() - started;
+  assert.ok(took >= HANDSHAKE_TIMEOUT_MS - 50 && took < HANDSHAKE_TIMEOUT_MS + 1_000, `${took} ms`);
+  arena.assertOneShutdownLine(
+    seenAs,
+    new RegExp(`during handshake: .*timed out after ${HANDSHAKE_TIMEOUT_MS} ms`),
+  );
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: a burst of 100 connections hits the accept rate limit", async () => {
+  await using arena = new Arena();
+  const started = Date.now();
+  const attempts = await Promise.all(Array.from({ length: 100 }, () => arena.dial()));
+  const outcomes = await Promise.all(attempts.map(async ({ conn }) => {
+    const bytes = await readUntilClosed(conn);
+    return { bytes, ms: Date.now() - started };
+  }));
+  const refused = outcomes.filter((o) => o.bytes === 0);
+  const accepted = outcomes.filter((o) => o.bytes > 0);
+  assert.ok(refused.length > 0, "some were refused");
+  assert.ok(accepted.length >= 20, `the bucket's 20 were accepted (${accepted.length})`);
+  for (const o of refused) assert.ok(o.ms < HANDSHAKE_TIMEOUT_MS, `refused quickly (${o.ms} ms)`);
+  const limitLines = arena.victim.log.lines.filter((l) =>
+    /connection refused: accept rate limit exceeded/.test(l)
+  );
+  assert.equal(limitLines.length, refused.length, "one line per refusal");
+  for (const { seenAs } of attempts) {
+    assert.equal(
+      arena.linesAbout(seenAs).filter((l) => /refused|shutting down/.test(l)).length,
+      1,
+      `one line about ${seenAs}`,
+    );
+  }
+  await arena.assertLegitConnects();
+});
