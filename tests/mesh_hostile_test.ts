@@ -233,8 +233,10 @@ Deno.test("hostile: a valid intro and then garbage gob in gossip (tag 4)", async
     Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x00, 0x13),
     // A gob message claiming 2^56 bytes.
     Uint8Array.of(0xf8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x0c, 0x00),
-    // A string with a length past the end of the body.
-    Uint8Array.of(0x0b, 0x0c, 0x00, 0x7f, 0x74, 0x6f),
+    // A string value whose length runs past the end of its message.
+    Uint8Array.of(0x05, 0x0c, 0x00, 0x7f, 0x74, 0x6f),
+    // A well-formed gob int where the channel string should be.
+    Uint8Array.of(0x03, 0x04, 0x00, 0x02),
   ];
   for (const body of bodies) {
     const { conn, seenAs } = await arena.dial();

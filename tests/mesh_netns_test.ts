@@ -71,7 +71,7 @@ Deno.test({
       const conns = (await status(net, i, "connections")).trim().split("\n");
       assert.equal(conns.length, 2);
       for (const line of conns) {
-        assert.match(line, / established encrypted   sleeve \S+ encrypted=truemtu=1414$/);
+        assert.match(line, / established encrypted {3}sleeve \S+ encrypted=truemtu=1414$/);
       }
     }
   },
