@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ApiError, type RouterOps } from "./ops.ts";
+import { ApiError, type ApiRoute, type RouterOps } from "./ops.ts";
 import type { WeaveReport } from "./report.ts";
 
 /** Records of calls made on a {@link FakeRouterOps}. */
@@ -29,6 +29,9 @@ export class FakeRouterOps implements RouterOps {
   readonly calls: FakeCall[] = [];
   /** Called by `stop()` after recording, e.g. to close the servers. */
   onStop: () => Promise<void> = () => Promise.resolve();
+
+  /** Subsystem routes, as a real router would contribute them. */
+  routes: ApiRoute[] = [];
 
   constructor(public current: WeaveReport) {}
 

@@ -17,6 +17,20 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * An extra route contributed by a subsystem (IPAM's `/ip/...`, DNS's `/name/...`,
+ * the data plane's `/attach`...). The first route whose method and pattern match
+ * handles the request; `params` are the pattern's named groups (URL-decoded).
+ */
+export interface ApiRoute {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** Matched against the URL path, e.g. `/^\/ip\/(?<id>[^/]+)$/`. */
+  pattern: RegExp;
+  /** `control`: HTTP address and unix socket only; `status`: also the status address. */
+  scope: "control" | "status";
+  handle(req: Request, params: Record<string, string>, url: URL): Response | Promise<Response>;
+}
+
 /** Operations the router offers to the control API. */
 export interface RouterOps {
   /** A fresh status snapshot. */
@@ -27,4 +41,6 @@ export interface RouterOps {
   forget(peers: string[]): void;
   /** Stops the router (used by `weave stop`); resolves once it is stopping. */
   stop(): Promise<void>;
+  /** Subsystem routes, tried before answering 404 (optional). */
+  routes?: ApiRoute[];
 }

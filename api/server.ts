@@ -226,7 +226,7 @@ async function route({ ops, scope, stats, log }: RouteContext, req: Request): Pr
     return onlyMethod(req, "GET") ?? status(ops.report(), path.slice("/status".length));
   }
   if (path === "/report") return onlyMethod(req, "GET") ?? reportResponse(ops.report(), req, url);
-  if (scope !== "control") return notFound();
+  if (scope !== "control") return await extraRoute(ops, scope, req, url) ?? notFound();
   switch (path) {
     case "/connect":
       return onlyMethod(req, "POST") ?? await formAction(req, url, (form) => {
@@ -244,7 +244,29 @@ async function route({ ops, scope, stats, log }: RouteContext, req: Request): Pr
         }, 0);
       });
   }
-  return notFound();
+  return await extraRoute(ops, scope, req, url) ?? notFound();
+}
+
+async function extraRoute(
+  ops: RouterOps,
+  scope: ApiScope,
+  req: Request,
+  url: URL,
+): Promise<Response | undefined> {
+  let pathMatched = false;
+  for (const r of ops.routes ?? []) {
+    if (r.scope === "control" && scope !== "control") continue;
+    const m = r.pattern.exec(url.pathname);
+    if (!m) continue;
+    pathMatched = true;
+    if (r.method !== req.method) continue;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.groups ?? {})) {
+      if (v !== undefined) params[k] = decodeURIComponent(v);
+    }
+    return await r.handle(req, params, url);
+  }
+  return pathMatched ? httpError(405, "Method Not Allowed") : undefined;
 }
 
 function status(report: WeaveReport, sub: string): Response {

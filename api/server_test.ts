@@ -3,7 +3,13 @@ import { discardLogger, memoryLogger } from "../lib/log.ts";
 import { ApiClient } from "./client.ts";
 import { FakeRouterOps } from "./fake_ops.ts";
 import { renderConnections, renderStatus } from "./render_status.ts";
-import { type ApiServers, MAX_BODY_BYTES, parseHostPort, startApiServers } from "./server.ts";
+import {
+  type ApiServers,
+  createApiHandler,
+  MAX_BODY_BYTES,
+  parseHostPort,
+  startApiServers,
+} from "./server.ts";
 import { loadReport, readSample } from "./_samples.ts";
 
 async function withServers(
@@ -272,4 +278,32 @@ Deno.test("parseHostPort accepts host:port, [v6]:port and :port", () => {
   for (const bad of ["", "6784", "host:", "host:99999", "a:b:1", "[::1]6784"]) {
     assert.throws(() => parseHostPort(bad), SyntaxError, bad);
   }
+});
+
+Deno.test("subsystem routes: matched by pattern and method, scoped, params decoded", async () => {
+  const ops = new FakeRouterOps(loadReport("plain", "h1"));
+  const seen: Record<string, string>[] = [];
+  ops.routes = [{
+    method: "PUT",
+    pattern: /^\/name\/(?<container>[^/]+)\/(?<ip>[^/]+)$/,
+    scope: "control",
+    handle: (_req: Request, params: Record<string, string>) => {
+      seen.push(params);
+      return new Response(null, { status: 204 });
+    },
+  }, {
+    method: "GET",
+    pattern: /^\/ring$/,
+    scope: "status",
+    handle: () => new Response("ring"),
+  }];
+  const control = createApiHandler(ops, "control", { log: discardLogger });
+  const statusOnly = createApiHandler(ops, "status", { log: discardLogger });
+  const put = await control(new Request("http://x/name/c%201/10.32.0.1", { method: "PUT" }));
+  assert.equal(put.status, 204);
+  assert.deepEqual(seen, [{ container: "c 1", ip: "10.32.0.1" }]);
+  assert.equal((await control(new Request("http://x/name/c/1", { method: "GET" }))).status, 405);
+  assert.equal((await statusOnly(new Request("http://x/name/c/1", { method: "PUT" }))).status, 404);
+  assert.equal(await (await statusOnly(new Request("http://x/ring"))).text(), "ring");
+  assert.equal((await control(new Request("http://x/nothing"))).status, 404);
 });
