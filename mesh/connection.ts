@@ -65,6 +65,8 @@ export interface LocalConnectionOptions {
   acceptNewPeer: boolean;
   /** `ip:port` of the remote end. */
   remoteAddr: { hostname: string; port: number };
+  /** For outbound connections: the target address dialled (`host:port` as given). */
+  targetAddress?: string;
   localAddr: { hostname: string; port: number };
   random64?: () => bigint;
   heartbeatMs?: number;
@@ -77,6 +79,7 @@ export class LocalConnection {
   readonly outbound: boolean;
   readonly acceptNewPeer: boolean;
   readonly remoteTCPAddr: string;
+  readonly targetAddress?: string;
   readonly remoteIP: string;
   readonly localAddr: { hostname: string; port: number };
   readonly remoteAddr: { hostname: string; port: number };
@@ -120,6 +123,7 @@ export class LocalConnection {
     this.localAddr = opts.localAddr;
     this.remoteIP = opts.remoteAddr.hostname;
     this.remoteTCPAddr = `${opts.remoteAddr.hostname}:${opts.remoteAddr.port}`;
+    this.targetAddress = opts.targetAddress;
     this.#log = host.log.withPrefix(`->[${this.remoteTCPAddr}]`);
   }
 
@@ -134,8 +138,9 @@ export class LocalConnection {
   }
 
   /** Logs that the router added the connection. */
-  logAdded(newPeer: boolean): void {
-    this.#log.info(newPeer ? "connection added (new peer)" : "connection added");
+  logAdded(kind: "new" | "restarted" | "known"): void {
+    const suffix = kind === "new" ? " (new peer)" : kind === "restarted" ? " (restarted peer)" : "";
+    this.#log.info(`connection added${suffix}`);
   }
 
   /** Logs that the router deleted the connection. */
@@ -195,6 +200,7 @@ export class LocalConnection {
       overlays: parsed.overlays,
     };
     this.connUID = connID ^ parsed.connID;
+    this.#identified = true;
     this.#log = this.#host.log.withPrefix(`->[${this.remoteTCPAddr}|${this.remoteDisplay}]:`);
     this.#log.info(`connection ready; using protocol version ${result.version}`);
     this.#host.registerRemote(this, this.remote);
@@ -215,6 +221,9 @@ export class LocalConnection {
       onError: (e) => this.shutdown(e),
     });
   }
+
+  /** The remote's features were valid (Go: `conn.remote` is set). */
+  #identified = false;
 
   #onEstablished(): void {
     if (this.#closed || this.established) return;
@@ -300,7 +309,8 @@ export class LocalConnection {
     if (this.#reported) return;
     this.#reported = true;
     if (reason) {
-      const text = reason instanceof HandshakeError
+      // As Go: until the remote is identified, every error is a handshake error.
+      const text = !this.#identified
         ? `connection shutting down due to error during handshake: ${reason.message}`
         : `connection shutting down due to error: ${reason.message}`;
       this.#log.info(text);

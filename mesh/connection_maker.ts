@@ -34,6 +34,8 @@ interface Target {
 /** A connection as the maker sees it. */
 export interface MakerConnection {
   readonly remoteTCPAddr: string;
+  /** For outbound connections: the target address that was dialled (may be a host name). */
+  readonly targetAddress?: string;
   readonly outbound: boolean;
   readonly remoteName?: PeerName;
   readonly startedAt: number;
@@ -135,14 +137,14 @@ export class ConnectionMaker {
   /** A connection was added to the router. */
   connectionCreated(conn: MakerConnection): void {
     this.#connections.add(conn);
-    const target = conn.outbound ? this.#targets.get(conn.remoteTCPAddr) : undefined;
+    const target = conn.outbound ? this.#targets.get(targetKey(conn)) : undefined;
     if (target) target.state = "connected";
   }
 
   /** A connection (added or not) has ended. */
   connectionTerminated(conn: MakerConnection, error: Error | undefined): void {
     this.#connections.delete(conn);
-    const target = conn.outbound ? this.#targets.get(conn.remoteTCPAddr) : undefined;
+    const target = conn.outbound ? this.#targets.get(targetKey(conn)) : undefined;
     if (target) {
       target.state = "waiting";
       target.lastError = error ?? new Error("connection closed");
@@ -209,6 +211,7 @@ export class ConnectionMaker {
     for (const c of this.#connections) {
       if (c.remoteName !== undefined) connectedPeers.add(c.remoteName);
       connectedAddrs.add(c.remoteTCPAddr);
+      if (c.targetAddress) connectedAddrs.add(c.targetAddress);
       if (!c.outbound) inboundIPs.add(hostOf(c.remoteTCPAddr));
     }
     const addTarget = (address: string) => {
@@ -273,6 +276,10 @@ export class ConnectionMaker {
     t.tryAfter = this.#now() + t.tryInterval / 2 + Math.floor(this.#random() * t.tryInterval);
     t.tryInterval = Math.min(Math.floor(t.tryInterval * 3 / 2), MAX_INTERVAL_MS);
   }
+}
+
+function targetKey(conn: MakerConnection): string {
+  return conn.targetAddress ?? conn.remoteTCPAddr;
 }
 
 function hostOf(address: string): string {

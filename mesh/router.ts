@@ -106,7 +106,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   #acceptTokens = ACCEPT_MAX_TOKENS;
   #acceptRefill = 0;
   #random: () => number;
-  #restartedOrNew = new WeakSet<LocalConnection>();
+  #fresh = new WeakMap<LocalConnection, "new" | "restarted">();
   #onPeerGone: ((name: PeerName) => void)[] = [];
 
   constructor(opts: MeshRouterOptions) {
@@ -224,7 +224,9 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   registerRemote(conn: LocalConnection, remote: RemotePeerInfo): void {
     if (remote.name === this.ourName) {
       if (remote.uid === this.ourUID) throw new ConnectToSelfError();
-      throw new Error("peer names collision");
+      throw new Error(
+        `local "${this.#ourDisplay()}" and remote "${conn.remoteDisplay}" peer names collision`,
+      );
     }
     const existing = this.peers.get(remote.name);
     if (!existing && conn.outbound && !conn.acceptNewPeer) {
@@ -232,7 +234,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
         `Found unknown remote name: ${formatPeerName(remote.name)} at ${conn.remoteTCPAddr}`,
       );
     }
-    if (!existing || existing.uid !== remote.uid) this.#restartedOrNew.add(conn);
+    if (!existing) this.#fresh.set(conn, "new");
+    else if (existing.uid !== remote.uid) this.#fresh.set(conn, "restarted");
     this.peers.addRef({
       name: remote.name,
       nickName: remote.nickName,
@@ -266,8 +269,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       established: conn.established,
     });
     this.connectionMaker.connectionCreated(conn);
-    const fresh = this.#restartedOrNew.has(conn);
-    conn.logAdded(fresh);
+    const fresh = this.#fresh.get(conn);
+    conn.logAdded(fresh ?? "known");
     if (fresh) this.#sendAllGossipDown(conn);
     this.routes.recalculate();
     this.#scheduleTopologyUpdate();
@@ -430,12 +433,23 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   #dial(address: string, acceptNewPeer: boolean): void {
+    const limit = this.#opts.connLimit;
+    if (limit > 0 && this.#connections.size >= limit) {
+      // As Go's createConnection: at the limit, fail the attempt without dialling.
+      queueMicrotask(() =>
+        this.connectionMaker.connectionAborted(
+          address,
+          new Error(`Connection limit reached (${limit})`),
+        )
+      );
+      return;
+    }
     this.log.info(`->[${address}] attempting connection`);
     const { host, port } = parsePeerAddress(address);
     Deno.connect({ hostname: host, port }).then(
       (conn) => {
         if (this.#stopped) return conn.close();
-        this.#startConnection(conn, true, acceptNewPeer);
+        this.#startConnection(conn, true, acceptNewPeer, address);
       },
       (e) => {
         const err = new Error(goDialError(address, e as Error));
@@ -445,7 +459,12 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     );
   }
 
-  #startConnection(stream: Deno.Conn, outbound: boolean, acceptNewPeer: boolean): void {
+  #startConnection(
+    stream: Deno.Conn,
+    outbound: boolean,
+    acceptNewPeer: boolean,
+    targetAddress?: string,
+  ): void {
     const remote = stream.remoteAddr as Deno.NetAddr;
     const local = stream.localAddr as Deno.NetAddr;
     try {
@@ -456,6 +475,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       acceptNewPeer,
       remoteAddr: { hostname: remote.hostname, port: remote.port },
       localAddr: { hostname: local.hostname, port: local.port },
+      targetAddress,
       ...this.#opts.connectionTimings,
     });
     this.#live.add(conn);
