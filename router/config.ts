@@ -13,10 +13,15 @@
 import { type Level, parseLevel } from "../lib/log.ts";
 import { parsePeerName, type PeerName } from "../lib/peer_name.ts";
 import { parseHostPort } from "../api/server.ts";
+import { formatCidr, parseCidr } from "../lib/cidr.ts";
 import {
   ENV_CONN_LIMIT,
+  ENV_IPALLOC_INIT,
+  ENV_IPALLOC_RANGE,
   ENV_WEAVE_HTTP_ADDR,
   ENV_WEAVE_METRICS_ADDR,
+  ENV_WEAVE_MTU,
+  ENV_WEAVE_NO_FASTDP,
   ENV_WEAVE_PASSWORD,
   ENV_WEAVE_PORT,
   ENV_WEAVE_STATUS_ADDR,
@@ -56,6 +61,30 @@ export interface WeaverConfig {
   peers: string[];
   /** `--foreground`: run in this process instead of detaching (`weave launch`). */
   foreground: boolean;
+  /** `--weave-bridge`, default `weave`. */
+  bridge: string;
+  /** `--mtu` (env `WEAVE_MTU`): datapath MTU, default 1376. */
+  mtu: number;
+  /** `--no-fastdp` (env `WEAVE_NO_FASTDP`): force sleeve. */
+  noFastdp: boolean;
+  /** `--ipalloc-range` (env `IPALLOC_RANGE`), default 10.32.0.0/12; `""` disables IPAM. */
+  ipallocRange: string;
+  /** `--ipalloc-default-subnet`, default = the range. */
+  ipallocDefaultSubnet: string;
+  /** `--ipalloc-init` (env `IPALLOC_INIT`): `consensus[=N]`, `seed=<peer,...>` or `observer`. */
+  ipallocInit: string;
+  /** `--no-dns`. */
+  noDns: boolean;
+  /** `--dns-listen-address` (`host:port`); `""`: port 53 on the bridge's first address. */
+  dnsListenAddress: string;
+  /** `--dns-domain`, default `weave.local.`. */
+  dnsDomain: string;
+  /** `--dns-ttl` in seconds, default 1. */
+  dnsTtl: number;
+  /** `--resolv-conf`: where the upstream servers come from, default `/etc/resolv.conf`. */
+  resolvConf: string;
+  /** `--dns-fallback-timeout` (Go duration, e.g. `5s`), in milliseconds. */
+  dnsFallbackTimeoutMs: number;
 }
 
 /** Values the defaults depend on. */
@@ -67,7 +96,7 @@ export interface ConfigDefaults {
 
 type Env = Record<string, string | undefined>;
 
-const BOOL_FLAGS = new Set(["no-discovery", "foreground"]);
+const BOOL_FLAGS = new Set(["no-discovery", "foreground", "no-fastdp", "no-dns"]);
 const VALUE_FLAGS = new Set([
   "port",
   "name",
@@ -82,6 +111,16 @@ const VALUE_FLAGS = new Set([
   "metrics-addr",
   "db-prefix",
   "log-level",
+  "weave-bridge",
+  "mtu",
+  "ipalloc-range",
+  "ipalloc-default-subnet",
+  "ipalloc-init",
+  "dns-listen-address",
+  "dns-domain",
+  "dns-ttl",
+  "resolv-conf",
+  "dns-fallback-timeout",
 ]);
 
 /**
@@ -100,6 +139,10 @@ export function parseWeaverArgs(argv: string[], env: Env, defaults: ConfigDefaul
   const pick = (flag: string, envName?: string): string | undefined =>
     values.get(flag) ?? (envName && env[envName] ? env[envName] : undefined);
   const password = pick("password", ENV_WEAVE_PASSWORD);
+  const ipallocRange = parseCidrFlag(
+    "--ipalloc-range",
+    values.get("ipalloc-range") ?? env[ENV_IPALLOC_RANGE] ?? "10.32.0.0/12",
+  );
   const name = pick("name");
   return {
     port: parseInteger("--port", pick("port", ENV_WEAVE_PORT) ?? "6783", 1, 65535),
@@ -135,7 +178,60 @@ export function parseWeaverArgs(argv: string[], env: Env, defaults: ConfigDefaul
     logLevel: withFlag("--log-level", () => parseLevel(pick("log-level") ?? "info")),
     peers,
     foreground: bools.get("foreground") ?? false,
+    bridge: parseInterfaceName("--weave-bridge", pick("weave-bridge") ?? "weave"),
+    mtu: parseInteger("--mtu", pick("mtu", ENV_WEAVE_MTU) ?? "1376", 576, 65535),
+    noFastdp: (bools.get("no-fastdp") ?? false) || !!env[ENV_WEAVE_NO_FASTDP],
+    ipallocRange,
+    ipallocDefaultSubnet: parseCidrFlag(
+      "--ipalloc-default-subnet",
+      pick("ipalloc-default-subnet") ?? ipallocRange,
+    ),
+    ipallocInit: parseIpallocInit(pick("ipalloc-init", ENV_IPALLOC_INIT) ?? "consensus"),
+    noDns: bools.get("no-dns") ?? false,
+    dnsListenAddress: parseListenAddr(
+      "--dns-listen-address",
+      pick("dns-listen-address") ?? "",
+      false,
+    ),
+    dnsDomain: parseDomain(pick("dns-domain") ?? "weave.local."),
+    dnsTtl: parseInteger("--dns-ttl", pick("dns-ttl") ?? "1", 0, 2 ** 31 - 1),
+    resolvConf: pick("resolv-conf") ?? "/etc/resolv.conf",
+    dnsFallbackTimeoutMs: parseDuration(
+      "--dns-fallback-timeout",
+      pick("dns-fallback-timeout") ?? "5s",
+    ),
   };
+}
+
+function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  if (!m) throw new RangeError(`Cannot parse ${flag}: "${text}" is not a duration such as 5s`);
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[m[2] as "ms" | "s" | "m"];
+}
+
+function parseInterfaceName(flag: string, text: string): string {
+  if (/^[A-Za-z0-9_.-]{1,15}$/.test(text)) return text;
+  throw new RangeError(
+    `Cannot parse ${flag}: "${text}" is not an interface name (1-15 characters)`,
+  );
+}
+
+function parseCidrFlag(flag: string, text: string): string {
+  if (text === "") return text;
+  return withFlag(flag, () => formatCidr(parseCidr(text)));
+}
+
+function parseIpallocInit(text: string): string {
+  if (/^(consensus(=\d+)?|observer|seed=[^,\s]+(,[^,\s]+)*)$/.test(text)) return text;
+  throw new RangeError(
+    `Cannot parse --ipalloc-init: "${text}" is not consensus[=<count>], seed=<peer>,... or observer`,
+  );
+}
+
+function parseDomain(text: string): string {
+  const domain = text.endsWith(".") ? text : `${text}.`;
+  if (/^([A-Za-z0-9-]+\.)+$/.test(domain)) return domain.toLowerCase();
+  throw new RangeError(`Cannot parse --dns-domain: "${text}" is not a domain name`);
 }
 
 /** Splits argv into flag values, boolean flags and positional peers. */

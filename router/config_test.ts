@@ -23,6 +23,18 @@ Deno.test("parseWeaverArgs applies Weave's defaults", () => {
     logLevel: "info",
     peers: [],
     foreground: false,
+    bridge: "weave",
+    mtu: 1376,
+    noFastdp: false,
+    ipallocRange: "10.32.0.0/12",
+    ipallocDefaultSubnet: "10.32.0.0/12",
+    ipallocInit: "consensus",
+    noDns: false,
+    dnsListenAddress: "",
+    dnsDomain: "weave.local.",
+    dnsTtl: 1,
+    resolvConf: "/etc/resolv.conf",
+    dnsFallbackTimeoutMs: 5000,
   };
   assert.deepEqual(parse([]), expected);
   assert.equal(
@@ -33,6 +45,23 @@ Deno.test("parseWeaverArgs applies Weave's defaults", () => {
 
 Deno.test("parseWeaverArgs reads every flag in both spellings", () => {
   const cases: [string[], Partial<WeaverConfig>][] = [
+    [["--mtu=8916"], { mtu: 8916 }],
+    [["--no-fastdp"], { noFastdp: true }],
+    [["--weave-bridge", "wbr0"], { bridge: "wbr0" }],
+    [["--ipalloc-range="], { ipallocRange: "", ipallocDefaultSubnet: "" }],
+    [["--ipalloc-range", "10.2.0.0/16"], {
+      ipallocRange: "10.2.0.0/16",
+      ipallocDefaultSubnet: "10.2.0.0/16",
+    }],
+    [["--ipalloc-default-subnet", "10.32.5.1/24"], { ipallocDefaultSubnet: "10.32.5.0/24" }],
+    [["--ipalloc-init", "consensus=3"], { ipallocInit: "consensus=3" }],
+    [["--ipalloc-init=seed=02:00:00:00:00:01,h2"], { ipallocInit: "seed=02:00:00:00:00:01,h2" }],
+    [["--ipalloc-init", "observer"], { ipallocInit: "observer" }],
+    [["--no-dns"], { noDns: true }],
+    [["--dns-listen-address", "10.32.0.1:53"], { dnsListenAddress: "10.32.0.1:53" }],
+    [["--dns-domain", "Example.Net"], { dnsDomain: "example.net." }],
+    [["--dns-ttl", "30"], { dnsTtl: 30 }],
+    [["--dns-fallback-timeout", "250ms"], { dnsFallbackTimeoutMs: 250 }],
     [["--port=7000"], { port: 7000 }],
     [["--port", "7000"], { port: 7000 }],
     [["-port", "7000"], { port: 7000 }],
@@ -175,4 +204,28 @@ Deno.test("parseWeaverArgs never throws anything but TypeError, RangeError or Sy
       );
     }
   }
+});
+
+Deno.test("parseWeaverArgs reads the data-plane and IPAM environment variables", () => {
+  const c = parse([], {
+    WEAVE_MTU: "8916",
+    WEAVE_NO_FASTDP: "1",
+    IPALLOC_RANGE: "10.40.0.0/16",
+    IPALLOC_INIT: "consensus=2",
+  });
+  assert.equal(c.mtu, 8916);
+  assert.equal(c.noFastdp, true);
+  assert.equal(c.ipallocRange, "10.40.0.0/16");
+  assert.equal(c.ipallocInit, "consensus=2");
+  assert.equal(parse(["--mtu", "1400"], { WEAVE_MTU: "8916" }).mtu, 1400, "flag wins");
+  for (
+    const bad of [
+      ["--mtu", "100"],
+      ["--ipalloc-range", "10.0.0.0"],
+      ["--ipalloc-init", "sometimes"],
+      ["--dns-domain", "bad domain"],
+      ["--dns-fallback-timeout", "5"],
+      ["--weave-bridge", "a-name-that-is-too-long"],
+    ]
+  ) assert.throws(() => parse(bad), RangeError, bad.join(" "));
 });

@@ -17,3 +17,11 @@ export const ENV_WEAVE_HTTP_ADDR = "WEAVE_HTTP_ADDR";
 export const ENV_WEAVE_STATUS_ADDR = "WEAVE_STATUS_ADDR";
 /** Metrics-only address (`--metrics-addr`). */
 export const ENV_WEAVE_METRICS_ADDR = "WEAVE_METRICS_ADDR";
+/** Datapath MTU (`--mtu`), default 1376. */
+export const ENV_WEAVE_MTU = "WEAVE_MTU";
+/** Any non-empty value forces sleeve (`--no-fastdp`). */
+export const ENV_WEAVE_NO_FASTDP = "WEAVE_NO_FASTDP";
+/** IPAM range (`--ipalloc-range`), default 10.32.0.0/12. */
+export const ENV_IPALLOC_RANGE = "IPALLOC_RANGE";
+/** IPAM initialisation (`--ipalloc-init`). */
+export const ENV_IPALLOC_INIT = "IPALLOC_INIT";

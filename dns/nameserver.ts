@@ -1,0 +1,232 @@
+/**
+ * weaveDNS as one subsystem, after Weave's `nameserver/nameserver.go`: the
+ * zone ({@link Entries}), its gossip channel `nameserver`, the DNS server,
+ * the upstream forwarder, the HTTP routes and the status report.
+ *
+ * Lifecycle: construct, {@link Nameserver.register} with the mesh (creates the
+ * channel, learns which peers exist and when they go), then
+ * {@link Nameserver.start} (binds the DNS sockets, starts the tombstone purge)
+ * and finally {@link Nameserver.stop}.
+ *
+ * Our own changes (add, delete, corrections of stale copies) are broadcast as
+ * deltas; the mesh gossips the full zone periodically.
+ *
+ * @module
+ */
+import type { ApiRoute } from "../api/ops.ts";
+import type { DnsReport } from "../api/report.ts";
+import { formatIPv4 } from "../lib/cidr.ts";
+import type { Logger } from "../lib/log.ts";
+import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
+import type { TimerId } from "../lib/timer.ts";
+import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
+import { Entries, type Entry, type EntryMatch, TOMBSTONE_TIMEOUT_S } from "./entry.ts";
+import { DnsGossipData, DnsGossiper } from "./gossip.ts";
+import { createQueryHandler } from "./handler.ts";
+import { dnsRoutes } from "./http.ts";
+import { fqdn } from "./resolver.ts";
+import {
+  DEFAULT_DNS_LISTEN_ADDRESS,
+  DnsServer,
+  type DnsServerOptions,
+  splitHostPort,
+} from "./server.ts";
+import { Upstream, type UpstreamOptions } from "./upstream.ts";
+
+/** Default `--dns-domain`. */
+export const DEFAULT_DOMAIN = "weave.local.";
+/** Default `--dns-ttl`, seconds. */
+export const DEFAULT_TTL = 1;
+/** Name of the gossip channel. */
+export const NAMESERVER_CHANNEL = "nameserver";
+
+/** What the nameserver needs from the mesh router (a `MeshRouter` fits). */
+export interface NameserverMesh {
+  newGossip(name: string, gossiper: Gossiper): { gossipBroadcast(data: GossipData): void };
+  onPeerGone(fn: (name: PeerName) => void): void;
+  readonly peers: { get(name: PeerName): unknown };
+}
+
+/** Options of {@link Nameserver}. */
+export interface NameserverOptions {
+  ourName: PeerName;
+  /** `--dns-domain` (default `weave.local.`; a trailing dot is added). */
+  domain?: string;
+  /** `--dns-ttl` (default 1). */
+  ttl?: number;
+  /** `--dns-listen-address` (default `0.0.0.0:53`). */
+  listenAddress?: string;
+  /** `--resolv-conf`, `--dns-fallback-timeout` (as `timeoutMs`), or fixed servers. */
+  upstream?: Omit<UpstreamOptions, "log" | "filterAddress">;
+  log: Logger;
+  /** Milliseconds clock (default Date.now). */
+  clock?: () => number;
+  /** Random source for answer shuffling (default Math.random). */
+  random?: () => number;
+  /** Server limits (defaults in {@link DnsServer}). */
+  server?: Pick<DnsServerOptions, "maxInFlight" | "maxTcpConnections" | "tcpIdleMs">;
+}
+
+/** The weaveDNS subsystem. */
+export class Nameserver {
+  readonly ourName: PeerName;
+  readonly domain: string;
+  readonly ttl: number;
+  readonly listenAddress: string;
+  /** The zone (read it; change it through this object). */
+  readonly entries = new Entries();
+  readonly gossiper: DnsGossiper;
+  readonly upstream: Upstream;
+  #log: Logger;
+  #clock: () => number;
+  #server: DnsServer;
+  #channel?: { gossipBroadcast(data: GossipData): void };
+  #isKnownPeer: (name: PeerName) => boolean = () => true;
+  #purgeTimer?: TimerId;
+
+  constructor(opts: NameserverOptions) {
+    this.ourName = opts.ourName;
+    this.domain = fqdn(opts.domain ?? DEFAULT_DOMAIN);
+    this.ttl = opts.ttl ?? DEFAULT_TTL;
+    this.listenAddress = opts.listenAddress ?? DEFAULT_DNS_LISTEN_ADDRESS;
+    this.#log = opts.log.withPrefix(`[nameserver ${formatPeerName(opts.ourName)}]`);
+    this.#clock = opts.clock ?? Date.now;
+    this.upstream = new Upstream({
+      ...opts.upstream,
+      filterAddress: splitHostPort(this.listenAddress).host,
+      log: this.#log,
+    });
+    this.gossiper = new DnsGossiper({
+      ourName: this.ourName,
+      entries: this.entries,
+      isKnownPeer: (name) => name === this.ourName || this.#isKnownPeer(name),
+      now: () => this.#now(),
+      broadcast: (es) => this.#broadcast(es),
+      log: this.#log,
+    });
+    const handler = createQueryHandler({
+      zone: this.entries,
+      domain: this.domain,
+      ttl: this.ttl,
+      upstream: this.upstream,
+      log: this.#log,
+      random: opts.random,
+    });
+    this.#server = new DnsServer({
+      ...opts.server,
+      listenAddress: this.listenAddress,
+      handler,
+      log: this.#log,
+    });
+  }
+
+  /** Creates the `nameserver` gossip channel and follows the topology. */
+  register(mesh: NameserverMesh): void {
+    this.#isKnownPeer = (name) => mesh.peers.get(name) !== undefined;
+    this.#channel = mesh.newGossip(NAMESERVER_CHANNEL, this.gossiper);
+    mesh.onPeerGone((name) => this.peerGone(name));
+  }
+
+  /** Binds the DNS sockets and starts purging old tombstones; throws if it cannot listen. */
+  async start(): Promise<void> {
+    await this.#server.start();
+    this.#purgeTimer = setInterval(() => this.purgeTombstones(), TOMBSTONE_TIMEOUT_S * 1000);
+    this.#log.info(`listening on ${this.dnsAddressPort()}, for domain ${this.domain}`);
+  }
+
+  /** Stops the DNS server and the purge timer. */
+  async stop(): Promise<void> {
+    clearInterval(this.#purgeTimer);
+    await this.#server.stop();
+  }
+
+  /**
+   * Adds (or revives) our entry for a container, if `fqdn` is inside the
+   * domain, and broadcasts it; returns it, or undefined when ignored.
+   */
+  addEntry(containerID: string, addr: number, name: string): Entry | undefined {
+    const hostname = fqdn(name);
+    if (!isSubDomain(this.domain, hostname)) {
+      this.#log.info(
+        `Ignoring registration ${hostname} ${
+          formatIPv4(addr)
+        } ${containerID} (not a subdomain of ${this.domain})`,
+      );
+      return undefined;
+    }
+    this.#log.info(`adding entry for ${containerID}: ${hostname} -> ${formatIPv4(addr)}`);
+    const entry = this.entries.add({ hostname, containerID, origin: this.ourName, addr });
+    this.#broadcast([entry]);
+    return entry;
+  }
+
+  /** Tombstones our entries that match (parts left out match anything) and broadcasts them. */
+  deleteEntry(match: EntryMatch): Entry[] {
+    const done = this.entries.tombstone(this.ourName, match, this.#now());
+    for (const e of done) {
+      this.#log.info(`tombstoning entry ${e.hostname} -> ${formatIPv4(e.addr)}`);
+    }
+    this.#broadcast(done);
+    return done;
+  }
+
+  /** Drops the entries of a peer that left the topology. */
+  peerGone(name: PeerName): void {
+    const n = this.entries.deleteOrigin(name);
+    this.#log.info(`peer ${formatPeerName(name)} gone (${n} entries dropped)`);
+  }
+
+  /** Drops tombstones older than 30 minutes; returns how many. */
+  purgeTombstones(): number {
+    return this.entries.purgeTombstones(this.#now());
+  }
+
+  /** Live entries originated here (`weave_dns_entries`). */
+  localEntryCount(): number {
+    return this.entries.countLive(this.ourName);
+  }
+
+  /** The DNS address as `host:port` (the bound port once started). */
+  dnsAddressPort(): string {
+    return this.#server.address ?? this.listenAddress;
+  }
+
+  /** The DNS part of the status report. */
+  report(): DnsReport {
+    const all = this.entries.all();
+    return {
+      Domain: this.domain,
+      Upstream: this.upstream.servers(),
+      Address: this.listenAddress,
+      TTL: this.ttl,
+      Entries: all.length === 0 ? null : all.map((e) => ({
+        Hostname: e.hostname,
+        Origin: formatPeerName(e.origin),
+        ContainerID: e.containerID,
+        Address: formatIPv4(e.addr),
+        Version: e.version,
+        Tombstone: e.tombstone,
+      })),
+    };
+  }
+
+  /** The §7.4 HTTP routes (`/name`, `/domain`, `/dns-address`, `/dns-address-port`). */
+  routes(): ApiRoute[] {
+    return dnsRoutes(this);
+  }
+
+  #now(): number {
+    return Math.floor(this.#clock() / 1000);
+  }
+
+  #broadcast(entries: Entry[]): void {
+    if (!this.#channel || entries.length === 0) return;
+    this.#channel.gossipBroadcast(new DnsGossipData(this.#now(), entries));
+  }
+}
+
+/** Whether `child` is `parent` or below it (case-insensitive, both fully qualified). */
+export function isSubDomain(parent: string, child: string): boolean {
+  const p = fqdn(parent).toLowerCase(), c = fqdn(child).toLowerCase();
+  return p === "." || c === p || c.endsWith("." + p);
+}
