@@ -8,6 +8,9 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../lib/version.ts";
 import { connectCommand } from "./connect.ts";
+import { dnsAddCommand } from "./dns_add.ts";
+import { dnsLookupCommand } from "./dns_lookup.ts";
+import { dnsRemoveCommand } from "./dns_remove.ts";
 import { forgetCommand } from "./forget.ts";
 import { type CliIo, type CommandContext, systemIo } from "./io.ts";
 import { launchCommand } from "./launch.ts";
@@ -19,6 +22,9 @@ import { USAGE } from "./usage.ts";
 import { versionCommand } from "./version.ts";
 
 const COMMANDS = [
+  dnsAddCommand,
+  dnsRemoveCommand,
+  dnsLookupCommand,
   launchCommand,
   stopCommand,
   resetCommand,

@@ -17,12 +17,22 @@ weave launch        [--password <pass>] [--trusted-subnets <cidr>,...]
                     [--no-discovery] [--conn-limit <n>]
                     [--http-addr <addr>] [--status-addr <addr>]
                     [--metrics-addr <addr>] [--socket <path>]
-                    [--db-prefix <path>]
+                    [--db-prefix <path>] [--mtu <mtu>] [--no-fastdp]
+                    [--ipalloc-range <cidr> [--ipalloc-default-subnet <cidr>]]
+                    [--ipalloc-init consensus[=<count>] | seed=<mac>,... | observer]
+                    [--no-dns] [--dns-domain <domain>] [--dns-ttl <seconds>]
+                    [--dns-listen-address <ip>:<port>] [--resolv-conf <path>]
                     [--log-level=debug|info|warning|error]
                     <peer> ...
 
 weave connect       [--replace] [<peer> ...]
       forget        <peer> ...
+
+weave dns-add       [<ip_address> ...] <container_id> [-h <fqdn>] |
+                    <ip_address> ... -h <fqdn>
+      dns-remove    [<ip_address> ...] <container_id> [-h <fqdn>] |
+                    <ip_address> ... -h <fqdn>
+      dns-lookup    <unqualified_name>
 
 weave status        [targets | connections | peers | dns | ipam]
       report        [-f <format>]

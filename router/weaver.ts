@@ -16,6 +16,8 @@ import { MeshRouter } from "../mesh/router.ts";
 import type { WeaverConfig } from "./config.ts";
 import { loadState, saveState, statePath } from "./state_store.ts";
 import { buildReport } from "./status.ts";
+import { Nameserver } from "../dns/nameserver.ts";
+import type { ApiRoute } from "../api/ops.ts";
 
 /** Options of {@link runWeaver}. */
 export interface RunWeaverOptions {
@@ -66,13 +68,29 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
       cause: e,
     });
   }
+  const routes: ApiRoute[] = [];
+  let nameserver: Nameserver | undefined;
+  if (!config.noDns) {
+    nameserver = new Nameserver({
+      ourName: name,
+      domain: config.dnsDomain,
+      ttl: config.dnsTtl,
+      listenAddress: config.dnsListenAddress || DEFAULT_DNS_LISTEN,
+      upstream: { resolvConf: config.resolvConf, timeoutMs: config.dnsFallbackTimeoutMs },
+      log,
+    });
+    nameserver.register(mesh);
+    await nameserver.start();
+    routes.push(...nameserver.routes());
+  }
   log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
   for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
     log.error(err.message);
   }
 
   const stopped = Promise.withResolvers<void>();
-  const ops = routerOps(mesh, () => stopped.resolve());
+  const subsystems: Subsystems = { nameserver };
+  const ops = routerOps(mesh, subsystems, routes, () => stopped.resolve());
   const servers = await startApiServers(ops, {
     httpAddr: config.httpAddr || undefined,
     socketPath: config.socketPath || undefined,
@@ -93,14 +111,36 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   await stopped.promise;
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   mesh.stop();
+  await nameserver?.stop();
   await overlay.stop();
   await servers.close();
   log.info("*** exiting");
 }
 
-function routerOps(mesh: MeshRouter, stop: () => void): RouterOps {
+/** Optional subsystems that add to the report. */
+interface Subsystems {
+  nameserver?: Nameserver;
+}
+
+/**
+ * Where weaveDNS listens when `--dns-listen-address` is not given: loopback of
+ * the host's namespace (never an open resolver on the underlay).
+ */
+const DEFAULT_DNS_LISTEN = "127.0.0.1:53";
+
+function routerOps(
+  mesh: MeshRouter,
+  subsystems: Subsystems,
+  routes: ApiRoute[],
+  stop: () => void,
+): RouterOps {
   return {
-    report: () => buildReport(mesh, true),
+    routes,
+    report: () => {
+      const report = buildReport(mesh, true);
+      if (subsystems.nameserver) report.DNS = subsystems.nameserver.report();
+      return report;
+    },
     connect(peers, replace) {
       const errors = mesh.connectionMaker.initiateConnections(peers, replace);
       if (errors.length) throw new ApiError(400, errors.map((e) => e.message).join("\n"));
