@@ -36,6 +36,10 @@ import { TopologyGossiper } from "./topology_gossip.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
 import { ProtocolTag } from "./messages.ts";
+import { type DialedStream, dialFrom } from "./node_dial.ts";
+
+/** A TCP stream from Deno's accept/connect or from {@link dialFrom}. */
+type Stream = Deno.TcpConn | DialedStream;
 
 /** Periodic full gossip (mesh `defaultGossipInterval`). */
 export const GOSSIP_INTERVAL_MS = 30_000;
@@ -401,25 +405,36 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.#scheduleGC();
   }
 
+  /**
+   * Accepts connections, at most one per token of the rate limiter: like Go, a
+   * burst beyond the bucket waits in the kernel's backlog rather than being
+   * refused. Transient accept errors (e.g. out of file descriptors) are logged
+   * and retried; only closing the listener ends the loop.
+   */
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        if (!this.#takeAcceptToken()) {
-          this.log.warn(
-            `->[${addrString(conn.remoteAddr)}] connection refused: accept rate limit exceeded`,
-          );
-          conn.close();
-          continue;
-        }
-        this.log.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
-        this.#startConnection(conn, false, true);
+    while (!this.#stopped) {
+      const wait = this.#acceptTokenWait();
+      if (wait > 0) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
       }
-    } catch (e) {
-      if (!this.#stopped) this.log.error(`Accept loop failed: ${(e as Error).message}`);
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (this.#stopped || e instanceof Deno.errors.BadResource) return;
+        this.log.error(`Cannot accept a connection: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      this.#acceptTokens--;
+      this.log.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
+      this.#startConnection(conn as Deno.TcpConn, false, true);
     }
   }
 
-  #takeAcceptToken(): boolean {
+  /** Milliseconds until an accept token is available (0: one is). */
+  #acceptTokenWait(): number {
     const now = Date.now();
     if (this.#acceptRefill === 0) this.#acceptRefill = now;
     const earned = Math.floor((now - this.#acceptRefill) / ACCEPT_TOKEN_MS);
@@ -427,9 +442,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       this.#acceptTokens = Math.min(ACCEPT_MAX_TOKENS, this.#acceptTokens + earned);
       this.#acceptRefill += earned * ACCEPT_TOKEN_MS;
     }
-    if (this.#acceptTokens === 0) return false;
-    this.#acceptTokens--;
-    return true;
+    return this.#acceptTokens > 0 ? 0 : this.#acceptRefill + ACCEPT_TOKEN_MS - now;
   }
 
   #dial(address: string, acceptNewPeer: boolean): void {
@@ -446,7 +459,11 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     }
     this.log.info(`->[${address}] attempting connection`);
     const { host, port } = parsePeerAddress(address);
-    Deno.connect({ hostname: host, port }).then(
+    const bind = this.#opts.host;
+    const dialing: Promise<Stream> = bind && bind !== "0.0.0.0" && bind !== "::"
+      ? dialFrom(host, port, bind) // as Go: outbound connections come from --host
+      : Deno.connect({ hostname: host, port });
+    dialing.then(
       (conn) => {
         if (this.#stopped) return conn.close();
         this.#startConnection(conn, true, acceptNewPeer, address);
@@ -460,16 +477,18 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   #startConnection(
-    stream: Deno.Conn,
+    stream: Stream,
     outbound: boolean,
     acceptNewPeer: boolean,
     targetAddress?: string,
   ): void {
     const remote = stream.remoteAddr as Deno.NetAddr;
     const local = stream.localAddr as Deno.NetAddr;
-    try {
-      (stream as Deno.TcpConn).setNoDelay(true);
-    } catch { /* not TCP */ }
+    if ("setNoDelay" in stream) {
+      try {
+        stream.setNoDelay(true);
+      } catch { /* not TCP */ }
+    }
     const conn = new LocalConnection(this, stream, {
       outbound,
       acceptNewPeer,

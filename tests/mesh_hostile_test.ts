@@ -299,35 +299,22 @@ Deno.test("hostile: a silent client is dropped at the handshake timeout", async 
   await arena.assertLegitConnects();
 });
 
-Deno.test("hostile: a burst of 100 connections hits the accept rate limit", async () => {
+Deno.test("hostile: a burst of 100 connections is paced by the accept rate limit", async () => {
+  // As Go: the listener takes a token before each accept, so a burst beyond the bucket
+  // (20) waits in the kernel's backlog and is accepted at one per 50 ms, never refused.
   await using arena = new Arena();
   const started = Date.now();
   const attempts = await Promise.all(Array.from({ length: 100 }, () => arena.dial()));
-  const outcomes = await Promise.all(attempts.map(async ({ conn }) => {
-    const bytes = await readUntilClosed(conn);
-    return { bytes, ms: Date.now() - started };
+  const firstBytes = await Promise.all(attempts.map(async ({ conn }) => {
+    const buf = new Uint8Array(7);
+    const n = await conn.read(buf);
+    const ms = Date.now() - started;
+    conn.close();
+    return { n, ms };
   }));
-  const refused = outcomes.filter((o) => o.bytes === 0);
-  const accepted = outcomes.filter((o) => o.bytes > 0);
-  assert.ok(refused.length > 0, "some were refused");
-  assert.ok(accepted.length >= 20, `the bucket's 20 were accepted (${accepted.length})`);
-  // Refused at accept: closed before any accepted one could reach its handshake timeout.
-  const firstRefused = Math.min(...refused.map((o) => o.ms));
-  const firstAccepted = Math.min(...accepted.map((o) => o.ms));
-  assert.ok(
-    firstRefused < firstAccepted,
-    `refused at ${firstRefused}, accepted at ${firstAccepted}`,
-  );
-  const limitLines = arena.victim.log.lines.filter((l) =>
-    /connection refused: accept rate limit exceeded/.test(l)
-  );
-  assert.equal(limitLines.length, refused.length, "one line per refusal");
-  for (const { seenAs } of attempts) {
-    assert.equal(
-      arena.linesAbout(seenAs).filter((l) => /refused|shutting down/.test(l)).length,
-      1,
-      `one line about ${seenAs}`,
-    );
-  }
+  assert.ok(firstBytes.every((o) => o.n !== null && o.n > 0), "every one got our header");
+  const times = firstBytes.map((o) => o.ms).sort((a, b) => a - b);
+  assert.ok(times[19] < 1_000, `the bucket's 20 were accepted at once (${times[19]} ms)`);
+  assert.ok(times[99] >= 80 * 50 * 0.8, `the rest were paced (last at ${times[99]} ms)`);
   await arena.assertLegitConnects();
 });
