@@ -7,7 +7,12 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../lib/version.ts";
+import { attachCommand } from "./attach.ts";
 import { connectCommand } from "./connect.ts";
+import { detachCommand } from "./detach.ts";
+import { exposeCommand } from "./expose.ts";
+import { hideCommand } from "./hide.ts";
+import { psCommand } from "./ps.ts";
 import { dnsAddCommand } from "./dns_add.ts";
 import { dnsLookupCommand } from "./dns_lookup.ts";
 import { dnsRemoveCommand } from "./dns_remove.ts";
@@ -22,6 +27,11 @@ import { USAGE } from "./usage.ts";
 import { versionCommand } from "./version.ts";
 
 const COMMANDS = [
+  attachCommand,
+  detachCommand,
+  exposeCommand,
+  hideCommand,
+  psCommand,
   dnsAddCommand,
   dnsRemoveCommand,
   dnsLookupCommand,

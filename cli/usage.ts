@@ -28,6 +28,12 @@ weave launch        [--password <pass>] [--trusted-subnets <cidr>,...]
 weave connect       [--replace] [<peer> ...]
       forget        <peer> ...
 
+weave attach        [<addr> ...] [--no-multicast-route] <container>
+      detach        [<addr> ...] <container>
+weave expose        [<addr> ...] [--without-masquerade]
+      hide          [<addr> ...]
+weave ps            [<container> ...]
+
 weave dns-add       [<ip_address> ...] <container_id> [-h <fqdn>] |
                     <ip_address> ... -h <fqdn>
       dns-remove    [<ip_address> ...] <container_id> [-h <fqdn>] |
@@ -41,7 +47,9 @@ weave stop
 
 weave reset         [--force]
 
-where <peer>     = <ip_address_or_fqdn>[:<port>]
-      <cidr>     = <ip_address>/<routing_prefix_length>
+where <peer>      = <ip_address_or_fqdn>[:<port>]
+      <cidr>      = <ip_address>/<routing_prefix_length>
+      <addr>      = [ip:]<cidr>
+      <container> = <netns name> | <pid> | <netns path>
 
 `;

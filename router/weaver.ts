@@ -17,6 +17,9 @@ import type { WeaverConfig } from "./config.ts";
 import { loadState, saveState, statePath } from "./state_store.ts";
 import { buildReport } from "./status.ts";
 import { Nameserver } from "../dns/nameserver.ts";
+import { ensureBridge } from "../datapath/bridge.ts";
+import { plumbingRoutes } from "../datapath/http.ts";
+import { NetlinkSocket } from "../sys/mod.ts";
 import type { ApiRoute } from "../api/ops.ts";
 
 /** Options of {@link runWeaver}. */
@@ -34,6 +37,15 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   log.info(`Command line options: ${describeOptions(config)}`);
   log.info(`weave  ${VERSION}`);
   const name = await resolvePeerName(config, log);
+  const hostNl = new NetlinkSocket();
+  const bridge = ensureBridge(hostNl, { name: config.bridge, mtu: config.mtu, log });
+  log.info(
+    bridge.created
+      ? `Created bridge "${config.bridge}" (MTU ${config.mtu})`
+      : `Using existing bridge "${config.bridge}"${
+        bridge.repaired.length ? ` (repaired: ${bridge.repaired.join(", ")})` : ""
+      }`,
+  );
   log.info(
     config.password
       ? "Communication between peers via untrusted networks is encrypted."
@@ -68,7 +80,12 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
       cause: e,
     });
   }
-  const routes: ApiRoute[] = [];
+  const routes: ApiRoute[] = plumbingRoutes({
+    netlink: hostNl,
+    log,
+    bridge: config.bridge,
+    mtu: config.mtu,
+  });
   let nameserver: Nameserver | undefined;
   if (!config.noDns) {
     nameserver = new Nameserver({
@@ -113,6 +130,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   mesh.stop();
   await nameserver?.stop();
   await overlay.stop();
+  hostNl.close();
   await servers.close();
   log.info("*** exiting");
 }

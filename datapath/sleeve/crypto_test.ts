@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import nacl from "tweetnacl";
-import { ReplayWindow, SleeveCipher, sleeveNonce } from "./crypto.ts";
+import { sodiumAvailable } from "../../sys/sodium.ts";
+import {
+  defaultSecretBox,
+  libsodiumBox,
+  ReplayWindow,
+  type SecretBox,
+  SleeveCipher,
+  sleeveNonce,
+  tweetnaclBox,
+} from "./crypto.ts";
 import { splitEncrypted } from "./packet.ts";
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
@@ -142,4 +151,40 @@ Deno.test("ReplayWindow accepts offsets at the edges of a window and refuses out
   assert.equal(w.accept(0xfffffn), false);
   assert.equal(w.accept(1n << 63n), false);
   assert.equal(w.accept(-1n), false);
+});
+
+Deno.test("ReplayWindow handles numbers above 2^32 exactly through acceptParts", () => {
+  const w = new ReplayWindow();
+  const big = (5n << 32n) | 0xfff00007n;
+  assert.equal(w.accept(big), true);
+  assert.equal(w.acceptParts(5, 0xfff00007), false, "same number as parts");
+  assert.equal(w.acceptParts(5, 0xfff00008), true);
+  assert.equal(w.acceptParts(0x80000000, 0), false, "DF bit is not part of the number");
+});
+
+const sodium = sodiumAvailable();
+Deno.test({
+  name: `SleeveCipher with libsodium and with tweetnacl produce identical datagrams${
+    sodium ? "" : " (ignored: libsodium not loadable)"
+  }`,
+  ignore: !sodium,
+  fn() {
+    const make = (box: SecretBox, outbound: boolean) =>
+      new SleeveCipher({ sessionKey: KEY, outbound, localPeer: outbound ? H2 : H1, box });
+    const native = make(libsodiumBox, true);
+    const js = make(tweetnaclBox, true);
+    const acceptor = make(libsodiumBox, false);
+    const out = new Uint8Array(3000);
+    const plain = new Uint8Array(3000);
+    for (const [size, df] of [[0, false], [22, true], [1452, true], [2000, false]] as const) {
+      const msg = Uint8Array.from({ length: size }, (_, i) => (i * 5 + size) & 255);
+      const n = native.sealInto(msg, df, out);
+      assert.deepEqual(out.subarray(0, n), js.seal(msg, df), `size ${size}`);
+      assert.equal(acceptor.openInto(out.subarray(0, n), plain), size);
+      assert.deepEqual(plain.subarray(0, size), msg);
+    }
+    assert.equal(acceptor.openInto(out.subarray(0, 29), plain), -1);
+    assert.throws(() => native.sealInto(new Uint8Array(10), false, new Uint8Array(39)), RangeError);
+    assert.equal(defaultSecretBox().name, "libsodium");
+  },
 });

@@ -343,3 +343,67 @@ function writeName(name: PeerName, out: Uint8Array, pos: number): void {
     n = Math.floor(n / 256);
   }
 }
+
+/**
+ * The 48-bit name at `bytes[pos, pos + 6)` as a JS number (exact: below 2^53), for map keys
+ * on the hot path where a bigint per frame would cost an allocation.
+ *
+ * @example
+ * ```ts
+ * import { peerNameKey } from "./packet.ts";
+ * peerNameKey(new Uint8Array([0, 0, 0, 0, 1, 2]), 0); // 258
+ * ```
+ */
+export function peerNameKey(bytes: Uint8Array, pos: number): number {
+  return ((bytes[pos] << 8) | bytes[pos + 1]) * 0x100000000 +
+    (((bytes[pos + 2] << 24) | (bytes[pos + 3] << 16) | (bytes[pos + 4] << 8) |
+      bytes[pos + 5]) >>> 0);
+}
+
+/**
+ * Peer names read from datagrams, decoded to their bigint once and then looked up by
+ * {@link peerNameKey}. Bounded: cleared when it holds `limit` names (peers are far fewer, so
+ * only a flood of forged names gets there).
+ *
+ * @example
+ * ```ts
+ * import { PeerNameCache } from "./packet.ts";
+ * const names = new PeerNameCache();
+ * names.read(new Uint8Array([2, 0, 0, 0, 0, 1]), 0); // 0x020000000001n
+ * ```
+ */
+export class PeerNameCache {
+  readonly #names = new Map<number, PeerName>();
+  readonly #limit: number;
+
+  constructor(limit = 4096) {
+    this.#limit = limit;
+  }
+
+  /** The name at `bytes[pos, pos + 6)`. */
+  read(bytes: Uint8Array, pos: number): PeerName {
+    const key = peerNameKey(bytes, pos);
+    let name = this.#names.get(key);
+    if (name === undefined) {
+      if (this.#names.size >= this.#limit) this.#names.clear();
+      name = BigInt(key);
+      this.#names.set(key, name);
+    }
+    return name;
+  }
+}
+
+/**
+ * The 6 wire bytes of `name`.
+ *
+ * @example
+ * ```ts
+ * import { peerNameBytes } from "./packet.ts";
+ * peerNameBytes(0x0a0000000001n)[0]; // 10
+ * ```
+ */
+export function peerNameBytes(name: PeerName): Uint8Array {
+  const out = new Uint8Array(NAME_SIZE);
+  writeName(name, out, 0);
+  return out;
+}

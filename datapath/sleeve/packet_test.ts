@@ -10,6 +10,9 @@ import {
   heartbeatFrame,
   isAllZero,
   mtuTestFrame,
+  peerNameBytes,
+  PeerNameCache,
+  peerNameKey,
   type SleeveFrame,
   splitEncrypted,
 } from "./packet.ts";
@@ -205,4 +208,18 @@ Deno.test("classifySpecial reads a heartbeat inside a larger buffer", () => {
   const big = new Uint8Array(30);
   big.set(heartbeatFrame(42n), 5);
   assert.deepEqual(classifySpecial(big.subarray(5, 27)), { kind: "heartbeat", connUID: 42n });
+});
+
+Deno.test("peerNameKey, PeerNameCache and peerNameBytes agree with the bigint codec", () => {
+  const bytes = encodeFrames(0xfedcba987654n, [{ src: H1, dst: H2, frame: new Uint8Array(1) }]);
+  assert.equal(peerNameKey(bytes, 0), 0xfedcba987654);
+  assert.equal(peerNameKey(bytes, 6), Number(H1));
+  const cache = new PeerNameCache(2);
+  const first = cache.read(bytes, 0);
+  assert.equal(first, 0xfedcba987654n);
+  assert.equal(cache.read(bytes, 0), first);
+  assert.equal(cache.read(bytes, 12), H2);
+  assert.equal(cache.read(bytes, 6), H1, "still right after the bound clears the cache");
+  assert.deepEqual(peerNameBytes(H2), bytes.subarray(12, 18));
+  assert.throws(() => peerNameBytes(1n << 48n), RangeError);
 });

@@ -1,0 +1,209 @@
+// The attach/detach/expose/hide/ps commands end to end: CLI → HTTP API → plumbing routes → an
+// in-memory kernel (datapath/_fake_kernel.ts) and a fake nft.
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { loadReport } from "../api/_samples.ts";
+import { FakeRouterOps } from "../api/fake_ops.ts";
+import { ApiError } from "../api/ops.ts";
+import { startApiServers } from "../api/server.ts";
+import { hostVethName } from "../datapath/attach.ts";
+import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
+import { plumbingRoutes } from "../datapath/http.ts";
+import { discardLogger } from "../lib/log.ts";
+import { attachCommand, parseAddrArgs, showAddrs } from "./attach.ts";
+import { detachCommand } from "./detach.ts";
+import { exposeCommand } from "./expose.ts";
+import { hideCommand } from "./hide.ts";
+import { type CommandContext, memoryIo } from "./io.ts";
+import { psCommand } from "./ps.ts";
+import { USAGE } from "./usage.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function withRouter(
+  fn: (run: (argv: string[]) => Promise<Run>, k: FakeKernel, nft: FakeNft) => Promise<void>,
+) {
+  const k = new FakeKernel();
+  k.add("/run/netns/c1");
+  k.add("/run/netns/c2");
+  const nft = new FakeNft();
+  const ops = new FakeRouterOps(loadReport("plain", "h1"));
+  ops.routes = plumbingRoutes({
+    netlink: k.host,
+    log: discardLogger,
+    mtu: 1410,
+    nft: nft.run,
+    namespaces: k.namespaces(),
+  });
+  const servers = await startApiServers(ops, { httpAddr: "127.0.0.1:0", log: discardLogger });
+  const run = (argv: string[]) => runCommand([...argv, "--http-addr", servers.addresses.http!]);
+  try {
+    await fn(run, k, nft);
+  } finally {
+    await servers.close();
+  }
+}
+
+async function runCommand(argv: string[]): Promise<Run> {
+  const io = memoryIo({}, `test-${crypto.randomUUID()}`);
+  let code = 0;
+  const ctx: CommandContext = { io, exit: (c) => void (code = c) };
+  const program = new Command("weave").exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const make of [attachCommand, detachCommand, exposeCommand, hideCommand, psCommand]) {
+    const cmd = make(ctx);
+    cmd.copyInheritedSettings(program);
+    program.addCommand(cmd);
+  }
+  await program.parseAsync(argv, { from: "user" });
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+Deno.test("parseAddrArgs collects [ip:]<cidr> and net: forms up to the first other argument", () => {
+  assert.deepEqual(
+    parseAddrArgs(["10.32.0.1/12", "ip:10.32.0.2/12", "net:default", "c1", "9.9.9.9/8"]),
+    {
+      cidrs: ["10.32.0.1/12", "10.32.0.2/12"],
+      ipam: ["net:default"],
+      rest: ["c1", "9.9.9.9/8"],
+    },
+  );
+  assert.deepEqual(parseAddrArgs(["net:10.32.0.0/24"]).ipam, ["net:10.32.0.0/24"]);
+  assert.deepEqual(parseAddrArgs(["ip:c1"]).rest, ["ip:c1"]);
+  assert.equal(showAddrs("10.32.0.1/12\n10.32.0.2/12\n"), "10.32.0.1 10.32.0.2\n");
+  assert.equal(showAddrs(""), "\n");
+});
+
+Deno.test("weave attach / ps / detach through the router", async () => {
+  await withRouter(async (run, k) => {
+    const a = await run(["attach", "10.32.0.1/12", "ip:10.32.0.11/12", "c1"]);
+    assert.deepEqual(a, { code: 0, stdout: "10.32.0.1 10.32.0.11\n", stderr: "" });
+    assert.equal(k.host.link("weave")!.mtu, 1410, "the router's --mtu applies");
+    assert.equal(k.host.link(hostVethName("c1"))!.mtu, 1410);
+    const b = await run(["attach", "--no-multicast-route", "10.32.0.2/12", "/run/netns/c2"]);
+    assert.equal(b.stdout, "10.32.0.2\n");
+    const c2 = k.namespaces().netlink("/run/netns/c2") as typeof k.host;
+    assert.deepEqual(c2.routes, []);
+
+    const mac = (path: string, name: string) =>
+      (k.namespaces().netlink(path) as typeof k.host).link(name)!.address;
+    const ps = await run(["ps"]);
+    assert.equal(
+      ps.stdout,
+      `weave:expose ${k.host.link("weave")!.address}\n` +
+        `c1 ${mac("/run/netns/c1", "ethwe")} 10.32.0.1/12 10.32.0.11/12\n` +
+        `c2 ${mac("/run/netns/c2", "ethwe")} 10.32.0.2/12\n`,
+    );
+    assert.equal(
+      (await run(["ps", "c2"])).stdout,
+      `c2 ${mac("/run/netns/c2", "ethwe")} 10.32.0.2/12\n`,
+    );
+
+    assert.deepEqual(await run(["detach", "10.32.0.11/12", "c1"]), {
+      code: 0,
+      stdout: "10.32.0.11\n",
+      stderr: "",
+    });
+    assert.deepEqual(await run(["detach", "c1"]), { code: 0, stdout: "10.32.0.1\n", stderr: "" });
+    assert.equal(k.host.link(hostVethName("c1")), undefined);
+    assert.deepEqual(await run(["detach", "c1"]), { code: 0, stdout: "\n", stderr: "" });
+  });
+});
+
+Deno.test("weave attach reports bad input, unknown containers and IPAM forms clearly", async () => {
+  await withRouter(async (run) => {
+    assert.deepEqual(await run(["attach", "10.32.0.0/12", "c1"]), {
+      code: 1,
+      stdout: "",
+      stderr: 'Cannot use address "10.32.0.0/12": it is the network address\n',
+    });
+    const missing = await run(["attach", "10.32.0.1/12", "nosuch"]);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /^Cannot find container: no namespace "\/run\/netns\/nosuch"\n$/,
+    );
+    const ipam = await run(["attach", "net:default", "c1"]);
+    assert.equal(ipam.code, 1);
+    assert.match(
+      ipam.stderr,
+      /^weave attach: net:default: IP address allocation is not available yet/,
+    );
+    assert.match((await run(["attach", "c1"])).stderr, /no address \(net:default\)/);
+    assert.deepEqual(await run(["attach", "10.32.0.1/12"]), { code: 1, stdout: "", stderr: USAGE });
+    assert.deepEqual(await run(["detach", "a", "b"]), { code: 1, stdout: "", stderr: USAGE });
+    assert.equal((await run(["ps", "bad/name"])).code, 1);
+  });
+});
+
+Deno.test("weave expose / hide through the router, with and without masquerading", async () => {
+  await withRouter(async (run, k, nft) => {
+    assert.deepEqual(await run(["expose", "10.32.0.254/12"]), {
+      code: 0,
+      stdout: "10.32.0.254\n",
+      stderr: "",
+    });
+    assert.deepEqual(nft.table, ["10.32.0.254/12"]);
+    assert.equal(
+      (await run(["expose", "--without-masquerade", "10.40.0.1/16"])).stdout,
+      "10.40.0.1\n",
+    );
+    assert.deepEqual(nft.table, ["10.32.0.254/12"]);
+    assert.equal(
+      (await run(["ps", "weave:expose"])).stdout,
+      `weave:expose ${k.host.link("weave")!.address} 10.32.0.254/12 10.40.0.1/16\n`,
+    );
+    assert.match((await run(["expose"])).stderr, /weave expose: no address \(net:default\)/);
+    assert.deepEqual(await run(["hide", "10.32.0.254/12"]), {
+      code: 0,
+      stdout: "10.32.0.254\n",
+      stderr: "",
+    });
+    assert.equal(nft.table, undefined);
+    assert.deepEqual(await run(["hide"]), { code: 0, stdout: "10.40.0.1\n", stderr: "" });
+  });
+});
+
+Deno.test("Weave's POST /expose/{ip}/{prefixlen} exposes with masquerading, skipNAT without", async () => {
+  await withRouter(async (_run, k, nft) => {
+    const [expose] = plumbingRoutes({
+      netlink: k.host,
+      log: discardLogger,
+      nft: nft.run,
+      namespaces: k.namespaces(),
+    }).filter((r) => r.pattern.source.includes("prefixlen"));
+    const call = async (url: string) =>
+      await expose.handle(
+        new Request(url, { method: "POST" }),
+        matchParams(expose.pattern, url),
+        new URL(url),
+      );
+    const res = await call("http://x/expose/10.32.0.254/12");
+    assert.deepEqual([res.status, await res.text(), nft.table], [200, "", ["10.32.0.254/12"]]);
+    await call("http://x/expose/10.40.0.1/16?skipNAT=true");
+    assert.deepEqual(nft.table, ["10.32.0.254/12"]);
+    await assert.rejects(
+      call("http://x/expose/10.40.0.0/16"),
+      (e) => e instanceof ApiError && e.status === 400 && /network address/.test(e.message),
+    );
+    const attachRoute =
+      plumbingRoutes({ netlink: k.host, log: discardLogger, namespaces: k.namespaces() })[0];
+    const body = new URLSearchParams({ container: "nosuch", cidr: "10.32.0.1/12" });
+    await assert.rejects(
+      Promise.resolve(attachRoute.handle(
+        new Request("http://x/attach", { method: "POST", body }),
+        {},
+        new URL("http://x/attach"),
+      )),
+      (e) => e instanceof ApiError && e.status === 404,
+    );
+  });
+});
+
+function matchParams(pattern: RegExp, url: string): Record<string, string> {
+  return { ...pattern.exec(new URL(url).pathname)!.groups };
+}

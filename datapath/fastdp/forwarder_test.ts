@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { memoryLogger } from "../../lib/log.ts";
+import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
+import { FakeClock } from "./_fake_clock.ts";
+import { FASTDP_TIMING, FastdpControlTag, FastdpForwarder } from "./forwarder.ts";
+import { heartbeatFrame } from "./heartbeat.ts";
+
+const UID = 0xabcdef0123456789n;
+const KEY = { srcPeer: 1n, dstPeer: 2n };
+
+function setup(opts: { failSend?: boolean } = {}) {
+  const clock = new FakeClock();
+  const logger = memoryLogger();
+  const lines = logger.lines;
+  const sent: number[] = [];
+  const controls: [number, number][] = [];
+  const health: boolean[] = [];
+  const events = { established: 0, errors: [] as Error[], stopped: 0 };
+  const params: OverlayConnectionParams = {
+    localPeer: 1n,
+    remotePeer: 2n,
+    remoteNickName: "h2",
+    localAddr: { hostname: "192.0.2.1", port: 40000 },
+    remoteAddr: { hostname: "192.0.2.2", port: 6783 },
+    outbound: true,
+    connUID: UID,
+    remoteFeatures: {},
+    sendControlMessage: (tag, body) => controls.push([tag, body.length]),
+    onEstablished: () => events.established++,
+    onError: (e) => events.errors.push(e),
+  };
+  const fwd = new FastdpForwarder({
+    params,
+    port: {
+      send: (frame) => {
+        if (opts.failSend) throw new Error("Cannot send: Network is down");
+        assert.equal(frame.length, 1390);
+        sent.push(clock.now);
+      },
+      setHealthy: (f, h) => {
+        assert.equal(f, fwd);
+        health.push(h);
+      },
+    },
+    mtu: 1376,
+    timing: FASTDP_TIMING,
+    clock,
+    log: logger.withPrefix("fastdp ->[192.0.2.2:6784|00:00:00:00:00:02(h2)]:"),
+    onStop: () => events.stopped++,
+  });
+  return { clock, fwd, sent, controls, health, events, lines };
+}
+
+const beat = () => heartbeatFrame(UID, 1376);
+
+Deno.test("forwarder sends nothing before confirm and ignores heartbeats then", () => {
+  const { clock, fwd, sent, controls } = setup();
+  clock.advance(5000);
+  assert.deepEqual(sent, []);
+  assert.equal(fwd.receiveHeartbeat(beat()), false);
+  assert.deepEqual(controls, []);
+  assert.deepEqual(fwd.attrs(), { name: "fastdp", mtu: 1376 });
+  fwd.stop();
+});
+
+Deno.test("forwarder beats every 500 ms until acked, then every 10 s", () => {
+  const { clock, fwd, sent, events, health, lines } = setup();
+  fwd.confirm();
+  fwd.confirm();
+  clock.advance(1600);
+  assert.deepEqual(sent, [0, 500, 1000, 1500]);
+  assert.equal(fwd.healthy(), false);
+  assert.equal(fwd.forward(KEY, new Uint8Array(60), { fromBroadcast: true }), false);
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(events.established, 1);
+  assert.equal(fwd.healthy(), true);
+  assert.deepEqual(health, [true]);
+  assert.equal(fwd.forward(KEY, new Uint8Array(60), { fromBroadcast: true }), true);
+  assert.equal(fwd.forward(KEY, new Uint8Array(60), { fromBroadcast: false }), true);
+  sent.length = 0;
+  fwd.receiveHeartbeat(beat()); // keep the timeout away
+  clock.advance(25_000);
+  assert.deepEqual(sent, [11_600, 21_600]);
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(events.established, 1, "established only once");
+  assert.ok(lines.some((l) => l.includes("fastdp established")));
+  fwd.stop();
+  assert.equal(events.stopped, 1);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("forwarder acks the first valid heartbeat once and rejects others", () => {
+  const { fwd, controls } = setup();
+  fwd.confirm();
+  assert.equal(fwd.receiveHeartbeat(heartbeatFrame(UID + 1n, 1376)), false);
+  assert.equal(fwd.receiveHeartbeat(beat().subarray(0, 1000)), false);
+  assert.deepEqual(controls, []);
+  assert.match(fwd.status().reason, /last heartbeat rejected: length field 1390 but 1000/);
+  assert.equal(fwd.receiveHeartbeat(beat()), true);
+  assert.equal(fwd.receiveHeartbeat(beat()), true);
+  assert.deepEqual(controls, [[FastdpControlTag.HeartbeatAck, 0]]);
+  const s = fwd.status();
+  assert.equal(s.heartbeatsReceived, 2);
+  assert.equal(s.heartbeatsRejected, 2);
+  assert.equal(s.established, false, "our own ack does not establish us");
+  fwd.stop();
+});
+
+Deno.test("forwarder falls back on silence and comes back when heartbeats resume", () => {
+  const { clock, fwd, sent, health, lines } = setup();
+  fwd.confirm();
+  fwd.receiveHeartbeat(beat());
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(fwd.healthy(), true);
+  clock.advance(59_999);
+  assert.equal(fwd.healthy(), true);
+  clock.advance(1);
+  assert.equal(fwd.healthy(), false);
+  assert.equal(fwd.forward(KEY, new Uint8Array(60), { fromBroadcast: false }), false);
+  assert.deepEqual(health, [true, false]);
+  assert.equal(fwd.status().reason, "no heartbeat for 60s");
+  assert.ok(lines.some((l) =>
+    l.includes(
+      "fastdp ->[192.0.2.2:6784|00:00:00:00:00:02(h2)]: no heartbeat for 60s, falling back to sleeve",
+    )
+  ));
+  sent.length = 0;
+  clock.advance(30_000);
+  assert.equal(sent.length, 3, "keeps probing every 10 s while down");
+  assert.equal(fwd.receiveHeartbeat(beat()), true);
+  assert.equal(fwd.healthy(), true);
+  assert.deepEqual(health, [true, false, true]);
+  assert.ok(lines.some((l) => l.endsWith("heartbeats resumed, back to fastdp")));
+  // A second outage and recovery work the same way.
+  clock.advance(60_000);
+  assert.equal(fwd.healthy(), false);
+  fwd.receiveHeartbeat(beat());
+  assert.equal(fwd.healthy(), true);
+  assert.deepEqual(health, [true, false, true, false, true]);
+  fwd.stop();
+});
+
+Deno.test("forwarder that never hears the remote times out before being established", () => {
+  const { clock, fwd, sent, lines, health } = setup();
+  fwd.confirm();
+  clock.advance(60_000);
+  assert.equal(sent.length, 120, "500 ms beats (0 … 59.5 s) until the timeout");
+  assert.ok(lines.some((l) => l.includes("no heartbeat for 60s, fastdp not established")));
+  sent.length = 0;
+  clock.advance(20_000);
+  assert.equal(sent.length, 2);
+  fwd.receiveHeartbeat(beat());
+  assert.equal(fwd.healthy(), false);
+  assert.equal(fwd.status().reason, "waiting for heartbeat ack");
+  clock.advance(1000);
+  assert.equal(sent.length, 4, "back to 500 ms beats until acked");
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(fwd.healthy(), true);
+  assert.deepEqual(health, [true]);
+  fwd.stop();
+});
+
+Deno.test("forwarder refuses IPsec set-up and survives send errors", () => {
+  const { clock, fwd, events, lines } = setup({ failSend: true });
+  fwd.confirm();
+  clock.advance(2000);
+  assert.equal(fwd.status().sendErrors, 5);
+  assert.equal(lines.filter((l) => l.includes("cannot send heartbeat")).length, 1);
+  fwd.controlMessage(9, new Uint8Array(1));
+  assert.equal(events.errors.length, 0);
+  fwd.controlMessage(FastdpControlTag.CryptoInitSARemote, new Uint8Array(64));
+  assert.match(events.errors[0].message, /IPsec/);
+  fwd.stop();
+  fwd.stop();
+  assert.equal(events.stopped, 1);
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(events.established, 0, "no callbacks after stop");
+});
