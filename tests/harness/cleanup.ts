@@ -17,7 +17,7 @@ import { run, writeText } from "./exec.ts";
 /** Matches every run prefix of ours: `wt` or `wd` and four hex digits. */
 export const OUR_PREFIXES: RegExp = /^w[td][0-9a-f]{4}$/;
 
-const NAMESPACE_SUFFIX = /^(sw|h\d{1,3})$/;
+const NAMESPACE_SUFFIX = /^(sw|h\d{1,3}|c\d{1,3}|h\d{1,3}c\d{1,3})$/;
 
 /** Lists the network namespaces of this machine (names only). */
 export async function listNamespaces(): Promise<string[]> {

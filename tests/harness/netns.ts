@@ -116,6 +116,7 @@ export class TestNet implements AsyncDisposable {
   readonly #children = new Set<Deno.ChildProcess>();
   readonly #firewalled = new Set<number>();
   readonly #blocked = new Set<string>();
+  readonly #containers: string[] = [];
   #disposed = false;
   #kept = false;
 
@@ -170,6 +171,24 @@ export class TestNet implements AsyncDisposable {
   /** All hosts, in order. */
   get hosts(): readonly TestHost[] {
     return this.#hosts;
+  }
+
+  /**
+   * Makes a "container" of host `i`: a network namespace `<prefix>h<i>c<n>` with `lo` up
+   * (attach it with `weave attach <cidr> <name>`), removed on dispose. Returns its name.
+   */
+  async container(i: number, n: number): Promise<string> {
+    this.host(i);
+    const name = `${this.prefix}h${i}c${n}`;
+    await runOk(["ip", "netns", "add", name]);
+    this.#containers.push(name);
+    await runOk(["ip", "-n", name, "link", "set", "lo", "up"]);
+    return name;
+  }
+
+  /** Runs a command inside a container namespace made by {@link container}. */
+  inContainer(name: string, cmd: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return run(["ip", "netns", "exec", name, ...cmd], opts);
   }
 
   /** Host `i` (1-based). */
@@ -256,7 +275,7 @@ export class TestNet implements AsyncDisposable {
         // Already exited.
       }
     }
-    for (const ns of [...this.#hosts.map((h) => h.name), this.switchName]) {
+    for (const ns of [...this.#containers, ...this.#hosts.map((h) => h.name), this.switchName]) {
       await removeNamespace(ns).catch((e) => errors.push(e));
     }
     for (const child of this.#children) await settleChild(child);
