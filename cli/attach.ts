@@ -124,13 +124,11 @@ export function runAttach(args: string[], flags: AttachFlags, io: CliIo): Promis
     io.err(USAGE);
     return Promise.resolve(1);
   }
-  if (parsed.ipam.length > 0 || parsed.cidrs.length === 0) {
-    io.err(ipamUnavailable("attach", parsed.ipam));
-    return Promise.resolve(1);
-  }
   const form = {
     container: parsed.rest[0],
     cidr: parsed.cidrs,
+    // Weave: no address at all means one from IPAM's default subnet.
+    net: parsed.cidrs.length === 0 && parsed.ipam.length === 0 ? ["net:default"] : parsed.ipam,
     "no-multicast-route": flags.multicastRoute === false ? "true" : undefined,
   };
   return callPlumbing(io, flags, { method: "POST", path: "/attach", form }, showAddrs);

@@ -7,7 +7,7 @@
  * @module
  */
 import { Command } from "commander";
-import { callPlumbing, ipamUnavailable, parseAddrArgs, showAddrs } from "./attach.ts";
+import { callPlumbing, parseAddrArgs, showAddrs } from "./attach.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import { type TargetFlags, withTargetOptions } from "./target.ts";
 import { USAGE } from "./usage.ts";
@@ -33,10 +33,11 @@ export function runExpose(args: string[], flags: ExposeFlags, io: CliIo): Promis
     io.err(USAGE);
     return Promise.resolve(1);
   }
-  if (parsed.ipam.length > 0 || parsed.cidrs.length === 0) {
-    io.err(ipamUnavailable("expose", parsed.ipam));
-    return Promise.resolve(1);
-  }
-  const form = { cidr: parsed.cidrs, skipNAT: flags.withoutMasquerade ? "true" : undefined };
+  const form = {
+    cidr: parsed.cidrs,
+    // Weave: no address at all means one from IPAM's default subnet.
+    net: parsed.cidrs.length === 0 && parsed.ipam.length === 0 ? ["net:default"] : parsed.ipam,
+    skipNAT: flags.withoutMasquerade ? "true" : undefined,
+  };
   return callPlumbing(io, flags, { method: "POST", path: "/expose", form }, showAddrs);
 }

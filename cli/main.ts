@@ -13,6 +13,8 @@ import { detachCommand } from "./detach.ts";
 import { exposeCommand } from "./expose.ts";
 import { hideCommand } from "./hide.ts";
 import { psCommand } from "./ps.ts";
+import { primeCommand } from "./prime.ts";
+import { rmpeerCommand } from "./rmpeer.ts";
 import { dnsAddCommand } from "./dns_add.ts";
 import { dnsLookupCommand } from "./dns_lookup.ts";
 import { dnsRemoveCommand } from "./dns_remove.ts";
@@ -32,6 +34,8 @@ const COMMANDS = [
   exposeCommand,
   hideCommand,
   psCommand,
+  primeCommand,
+  rmpeerCommand,
   dnsAddCommand,
   dnsRemoveCommand,
   dnsLookupCommand,

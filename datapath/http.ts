@@ -46,6 +46,38 @@ export interface PlumbingOptions {
   nft?: NftRunner;
   /** Default: the machine's namespaces. */
   namespaces?: Namespaces;
+  /** Address allocation for `net:` forms and address-less attach/expose; absent: IPAM is off. */
+  ipam?: PlumbingIpam;
+}
+
+/** What attach/detach/expose need from IPAM. */
+export interface PlumbingIpam {
+  /** Allocates an address for `ident` in `subnet` (the default subnet when absent); `a.b.c.d/n`. */
+  allocate(ident: string, subnet: string | undefined, signal: AbortSignal): Promise<string>;
+  /** Releases `ident`'s address `cidr`, or all of them when `cidr` is absent. */
+  release(ident: string, cidr?: string): Promise<void>;
+}
+
+/**
+ * Resolves the `net` form fields (`net:default`, `net:<cidr>`) into allocated addresses.
+ * Runs before the plumbing queue, since an allocation may wait for IPAM consensus.
+ */
+async function allocateNets(
+  ipam: PlumbingIpam | undefined,
+  ident: string,
+  nets: string[],
+  signal: AbortSignal,
+): Promise<string[]> {
+  if (nets.length === 0) return [];
+  if (!ipam) {
+    throw new ApiError(400, "IP address allocation is disabled (--ipalloc-range is empty)");
+  }
+  const out: string[] = [];
+  for (const net of nets) {
+    const subnet = net === "net:default" ? undefined : net.replace(/^net:/, "");
+    out.push(await ipam.allocate(ident, subnet, signal));
+  }
+  return out;
 }
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -74,44 +106,64 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
   const route = (
     method: ApiRoute["method"],
     pattern: RegExp,
-    act: (form: URLSearchParams, params: Record<string, string>) => Promise<string>,
+    act: (
+      form: URLSearchParams,
+      params: Record<string, string>,
+      signal: AbortSignal,
+    ) => Promise<string>,
   ): ApiRoute => ({
     method,
     pattern,
     scope: "control",
     handle: async (req, params, url) => {
       const form = await readForm(req, url);
-      const body = await asApiError(() => act(form, params));
+      const body = await asApiError(() => act(form, params, req.signal));
       return new Response(body, { headers: TEXT });
     },
   });
   return [
-    route("POST", /^\/attach$/, (form) =>
-      serial((nl) => {
+    route("POST", /^\/attach$/, async (form, _p, signal) => {
+      const container = required(form, "container");
+      const id = resolveContainer(container).id;
+      const allocated = await allocateNets(options.ipam, id, form.getAll("net"), signal);
+      return serial((nl) => {
         ensure(nl);
-        const container = required(form, "container");
-        const cidrs = form.getAll("cidr");
+        const cidrs = [...form.getAll("cidr"), ...allocated];
         const multicastRoute = form.get("no-multicast-route") !== "true";
         const done = attach(nl, { container, cidrs, bridge, mtu, multicastRoute, namespaces, log });
         if (done.id.startsWith("/")) known.add(done.id);
         log.info(`Attached container "${done.id}" (${done.mac}) with ${cidrs.join(", ")}`);
         return lines(parseHostCidrs(cidrs));
-      })),
-    route("POST", /^\/detach$/, (form) =>
-      serial((nl) => {
-        const container = required(form, "container");
-        const done = detach(nl, { container, cidrs: form.getAll("cidr"), namespaces });
-        log.info(`Detached ${done.cidrs.join(", ") || "nothing"} from container "${done.id}"`);
-        return lines(done.cidrs);
-      })),
-    route("POST", /^\/expose$/, (form) =>
-      serial(async (nl) => {
+      });
+    }),
+    route("POST", /^\/detach$/, async (form) => {
+      const container = required(form, "container");
+      const done = await serial((nl) =>
+        detach(nl, { container, cidrs: form.getAll("cidr"), namespaces })
+      );
+      log.info(`Detached ${done.cidrs.join(", ") || "nothing"} from container "${done.id}"`);
+      if (options.ipam) {
+        if (form.getAll("cidr").length === 0) await options.ipam.release(done.id);
+        else for (const cidr of done.cidrs) await options.ipam.release(done.id, cidr);
+      }
+      return lines(done.cidrs);
+    }),
+    route("POST", /^\/expose$/, async (form, _p, signal) => {
+      const allocated = await allocateNets(
+        options.ipam,
+        "weave:expose",
+        form.getAll("net"),
+        signal,
+      );
+      return serial(async (nl) => {
         ensure(nl);
         const masquerade = form.get("skipNAT") !== "true";
-        const done = await expose(nl, { cidrs: form.getAll("cidr"), masquerade, bridge, nft });
+        const cidrs = [...form.getAll("cidr"), ...allocated];
+        const done = await expose(nl, { cidrs, masquerade, bridge, nft });
         log.info(`Exposed ${done.join(", ")}${masquerade ? "" : " without masquerading"}`);
         return lines(done);
-      })),
+      });
+    }),
     route(
       "POST",
       /^\/expose\/(?<ip>[^/]+)\/(?<prefixlen>[^/]+)$/,

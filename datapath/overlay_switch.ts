@@ -14,11 +14,21 @@
  * sub-connection that fails is stopped and dropped, and the connection fails
  * with "no working forwarders" once none is left.
  *
+ * Data: the switch is a {@link NetworkOverlay}. Each connection forwards over
+ * the first sub-connection (in our order) that is established and healthy,
+ * else the first working one; the choice is re-evaluated on every forward (a
+ * loop over at most a few sub-connections), on `attrs()` and when a
+ * sub-connection is established or fails, and each change is logged
+ * (`overlay_switch ->[name(nick)] using fastdp`). A sub-overlay that is a
+ * `NetworkOverlay` gets the frame consumer; a sub-connection that is not an
+ * `OverlayForwarder` can establish a connection but carries no frames.
+ *
  * @module
  */
 import { discardLogger, type Logger } from "../lib/log.ts";
-import { formatPeerName } from "../lib/peer_name.ts";
+import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import type { Overlay, OverlayConnection, OverlayConnectionParams } from "../mesh/overlay.ts";
+import type { ForwardKey, FrameConsumer, NetworkOverlay, OverlayForwarder } from "./datapath.ts";
 
 /** The TCP tag that carries sub-overlay control messages. */
 export const OVERLAY_CONTROL_TAG = 7;
@@ -32,7 +42,16 @@ const COMPAT_TAGS = new Set([1, 2, 3]);
 /** One overlay under the switch, named as advertised. */
 export interface NamedOverlay {
   name: string;
-  overlay: Overlay;
+  /** Usually a {@link NetworkOverlay} (sleeve, fastdp); a plain Overlay carries no frames. */
+  overlay: Overlay | NetworkOverlay;
+}
+
+function isNetworkOverlay(o: Overlay): o is NetworkOverlay {
+  return typeof (o as Partial<NetworkOverlay>).setConsumer === "function";
+}
+
+function isForwarder(c: OverlayConnection): c is OverlayForwarder {
+  return typeof (c as Partial<OverlayForwarder>).forward === "function";
 }
 
 /** Options of {@link OverlaySwitch}. */
@@ -54,9 +73,11 @@ export interface OverlaySwitchOptions {
  * features.Overlays; // "sleeve"
  * ```
  */
-export class OverlaySwitch implements Overlay {
+export class OverlaySwitch implements NetworkOverlay {
   readonly #overlays: readonly NamedOverlay[];
   readonly #log: Logger;
+  /** The latest connection to each peer. */
+  readonly #connections = new Map<PeerName, SwitchConnection>();
 
   constructor(overlays: readonly NamedOverlay[], options: OverlaySwitchOptions = {}) {
     const names = overlays.map((o) => o.name);
@@ -104,12 +125,38 @@ export class OverlaySwitch implements Overlay {
         }", theirs ${theirs})`,
       );
     }
-    return new SwitchConnection({
+    const conn: SwitchConnection = new SwitchConnection({
       params,
       common,
       compat,
       log: this.#log.withPrefix(`overlay_switch ->[${peer}]`),
+      onStop: () => {
+        if (this.#connections.get(params.remotePeer) === conn) {
+          this.#connections.delete(params.remotePeer);
+        }
+      },
     });
+    this.#connections.set(params.remotePeer, conn);
+    return conn;
+  }
+
+  /** Hands the consumer to every sub-overlay that carries frames. */
+  setConsumer(consumer: FrameConsumer): void {
+    for (const { overlay } of this.#overlays) {
+      if (isNetworkOverlay(overlay)) overlay.setConsumer(consumer);
+    }
+  }
+
+  /** The (switching) forwarder of the latest connection to `peer`. */
+  forwarderTo(peer: PeerName): OverlayForwarder | undefined {
+    return this.#connections.get(peer);
+  }
+
+  /** Passes the invalidation to every sub-overlay. */
+  invalidateRoutes(): void {
+    for (const { overlay } of this.#overlays) {
+      if (isNetworkOverlay(overlay)) overlay.invalidateRoutes();
+    }
   }
 
   /** Each overlay's diagnostics under its name. */
@@ -136,13 +183,15 @@ interface SwitchConnectionOptions {
   common: readonly NamedOverlay[];
   compat: boolean;
   log: Logger;
+  onStop: () => void;
 }
 
 /** One connection's set of sub-connections. */
-class SwitchConnection implements OverlayConnection {
+class SwitchConnection implements OverlayForwarder {
   readonly #params: OverlayConnectionParams;
   readonly #compat: boolean;
   readonly #log: Logger;
+  readonly #onStop: () => void;
   readonly #subs: Sub[];
   #chosen: Sub | null = null;
   #established = false;
@@ -152,6 +201,7 @@ class SwitchConnection implements OverlayConnection {
     this.#params = opts.params;
     this.#compat = opts.compat;
     this.#log = opts.log;
+    this.#onStop = opts.onStop;
     const errors: string[] = [];
     this.#subs = opts.common.map(({ name, overlay }, index) => {
       const sub: Sub = { name, index, conn: null, established: false };
@@ -194,8 +244,22 @@ class SwitchConnection implements OverlayConnection {
     sub.conn?.controlMessage(body[1], body.subarray(2));
   }
 
+  /** Forwards over the chosen sub-connection; false when it cannot carry frames. */
+  forward(key: ForwardKey, frame: Uint8Array, opts: { fromBroadcast: boolean }): boolean {
+    this.#choose();
+    const conn = this.#chosen?.conn;
+    return conn !== null && conn !== undefined && isForwarder(conn) &&
+      conn.forward(key, frame, opts);
+  }
+
+  /** True while some established sub-connection is healthy. */
+  healthy(): boolean {
+    return this.#subs.some((s) => s.conn !== null && s.established && subHealthy(s.conn));
+  }
+
   /** The chosen sub-connection's attributes, named after its overlay. */
   attrs(): Record<string, string | number | boolean> {
+    this.#choose();
     const chosen = this.#chosen;
     if (!chosen?.conn) return {};
     return { ...chosen.conn.attrs(), name: chosen.name };
@@ -204,6 +268,7 @@ class SwitchConnection implements OverlayConnection {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#onStop();
     for (const sub of this.#subs) {
       const conn = sub.conn;
       sub.conn = null;
@@ -253,12 +318,31 @@ class SwitchConnection implements OverlayConnection {
     this.#params.onError(new Error(`no working forwarders to ${peer}`, { cause: error }));
   }
 
-  /** Picks the first established sub-connection, else the first working one. */
+  /**
+   * Picks the first established and healthy sub-connection, else the first
+   * working one; logs a change. Allocation-free: it runs on every forward.
+   */
   #choose(): void {
-    const working = this.#subs.filter((s) => s.conn !== null);
-    const best = working.find((s) => s.established) ?? working[0] ?? null;
+    let best: Sub | null = null;
+    let firstWorking: Sub | null = null;
+    const subs = this.#subs;
+    for (let i = 0; i < subs.length; i++) {
+      const s = subs[i];
+      if (s.conn === null) continue;
+      firstWorking ??= s;
+      if (s.established && subHealthy(s.conn)) {
+        best = s;
+        break;
+      }
+    }
+    best ??= firstWorking;
     if (best === this.#chosen) return;
     this.#chosen = best;
     if (best) this.#log.info(`using ${best.name}`);
   }
+}
+
+/** A sub-connection without a health signal counts as healthy once established. */
+function subHealthy(conn: OverlayConnection): boolean {
+  return !isForwarder(conn) || conn.healthy();
 }

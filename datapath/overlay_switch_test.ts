@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
 import type { Overlay, OverlayConnection, OverlayConnectionParams } from "../mesh/overlay.ts";
+import type { ForwardKey, FrameConsumer, NetworkOverlay, OverlayForwarder } from "./datapath.ts";
 import { OverlaySwitch } from "./overlay_switch.ts";
 
 /** A sub-overlay that records what the switch does to it and lets tests drive callbacks. */
@@ -232,4 +233,102 @@ Deno.test("OverlaySwitch refuses empty, duplicate or spaced overlay names", () =
     TypeError,
   );
   assert.throws(() => new OverlaySwitch([{ name: "a b", overlay: s }]), TypeError);
+});
+
+/** A sub-overlay that carries frames: its connections are forwarders with a health switch. */
+class FakeNetworkOverlay extends FakeOverlay implements NetworkOverlay {
+  consumer: FrameConsumer | null = null;
+  invalidations = 0;
+  override prepareConnection(params: OverlayConnectionParams): OverlayConnection {
+    const conn = new FakeForwarderConn(params, this.name);
+    this.conns.push(conn);
+    return conn;
+  }
+  setConsumer(consumer: FrameConsumer): void {
+    this.consumer = consumer;
+  }
+  forwarderTo(): OverlayForwarder | undefined {
+    return undefined;
+  }
+  invalidateRoutes(): void {
+    this.invalidations++;
+  }
+}
+
+class FakeForwarderConn extends FakeConn implements OverlayForwarder {
+  isHealthy = true;
+  readonly frames: number[] = [];
+  forward(_key: ForwardKey, frame: Uint8Array): boolean {
+    this.frames.push(frame[0]);
+    return true;
+  }
+  healthy(): boolean {
+    return this.isHealthy;
+  }
+}
+
+Deno.test("OverlaySwitch forwards over the preferred established and healthy sub-forwarder", () => {
+  const fastdp = new FakeNetworkOverlay("fastdp");
+  const sleeve = new FakeNetworkOverlay("sleeve");
+  const { sw, log } = makeSwitch(fastdp, sleeve);
+  const h = harness({ Overlays: "fastdp sleeve" });
+  const conn = sw.prepareConnection(h.params) as OverlayConnection & OverlayForwarder;
+  assert.equal(sw.forwarderTo(0x020000000002n), conn);
+  assert.equal(sw.forwarderTo(0x030000000003n), undefined);
+  const [f, s] = [fastdp.conns[0], sleeve.conns[0]] as FakeForwarderConn[];
+  const key = { srcPeer: 1n, dstPeer: 0x020000000002n };
+  const send = (n: number) => conn.forward(key, Uint8Array.of(n), { fromBroadcast: false });
+  assert.ok(send(1), "nothing established: the first working one (fastdp)");
+  assert.ok(!conn.healthy());
+  s.params.onEstablished();
+  assert.ok(send(2), "sleeve is established");
+  assert.ok(conn.healthy());
+  f.params.onEstablished();
+  assert.ok(send(3));
+  f.isHealthy = false; // fastdp heartbeats time out
+  assert.ok(send(4));
+  assert.equal(conn.attrs().name, "sleeve");
+  f.isHealthy = true; // and resume
+  assert.ok(send(5));
+  assert.deepEqual([f.frames, s.frames], [[1, 3, 5], [2, 4]]);
+  const prefix = "overlay_switch ->[02:00:00:00:00:02(h2)]";
+  assert.deepEqual(
+    log.lines.filter((l) => l.includes(`${prefix} using`)).map((l) => l.split(" using ")[1]),
+    ["fastdp", "sleeve", "fastdp", "sleeve", "fastdp"],
+  );
+  f.params.onError(new Error("gone"));
+  assert.ok(send(6));
+  assert.deepEqual(s.frames, [2, 4, 6], "fastdp failed: sleeve carries on");
+  conn.stop();
+  assert.equal(sw.forwarderTo(0x020000000002n), undefined, "stopped connections are forgotten");
+});
+
+Deno.test("OverlaySwitch hands the consumer and route invalidations to frame-carrying overlays", () => {
+  const fastdp = new FakeNetworkOverlay("fastdp");
+  const plain = new FakeOverlay("sleeve");
+  const { sw } = makeSwitch(fastdp, plain);
+  const consumer: FrameConsumer = { consume() {} };
+  sw.setConsumer(consumer);
+  sw.invalidateRoutes();
+  assert.equal(fastdp.consumer, consumer);
+  assert.equal(fastdp.invalidations, 1);
+  // A sub-connection that is not a forwarder establishes but carries nothing.
+  const h = harness({ Overlays: "sleeve" });
+  const conn = sw.prepareConnection(h.params) as OverlayConnection & OverlayForwarder;
+  plain.conns[0].params.onEstablished();
+  assert.equal(h.established, 1);
+  assert.equal(
+    conn.forward({ srcPeer: 1n, dstPeer: 2n }, new Uint8Array(1), { fromBroadcast: true }),
+    false,
+  );
+  assert.ok(conn.healthy(), "no health signal: established counts as healthy");
+});
+
+Deno.test("OverlaySwitch keeps the newest connection per peer when an old one stops", () => {
+  const sleeve = new FakeNetworkOverlay("sleeve");
+  const { sw } = makeSwitch(sleeve);
+  const first = sw.prepareConnection(harness({ Overlays: "sleeve" }).params);
+  const second = sw.prepareConnection(harness({ Overlays: "sleeve" }).params);
+  first.stop();
+  assert.equal(sw.forwarderTo(0x020000000002n), second);
 });

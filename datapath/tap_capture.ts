@@ -85,7 +85,9 @@ export class TapCapture {
         return true;
       }
     } catch (e) {
-      this.#log.debug(`inject into "${this.#tap.name}" failed: ${e instanceof Error ? e.message : e}`);
+      this.#log.debug(
+        `inject into "${this.#tap.name}" failed: ${e instanceof Error ? e.message : e}`,
+      );
     }
     this.#stats.injectErrors++;
     return false;

@@ -133,7 +133,12 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       version: 0n,
       shortID: randomShortID(this.#random),
       hasShortID: true,
-    }, { random: this.#random });
+    }, {
+      random: this.#random,
+      // Short IDs moved: the overlay (fastdp's VNIs) must follow (Weave's InvalidateShortIDs).
+      onShortIDsInvalidated: () =>
+        (this.overlay as { invalidateRoutes?: () => void }).invalidateRoutes?.(),
+    });
     this.routes = new Routes(this.peers);
     this.#topologyGossiper = new TopologyGossiper(this.peers, {
       onChange: (r) => this.#onTopologyChange(r),

@@ -19,7 +19,23 @@ import { buildReport } from "./status.ts";
 import { Nameserver } from "../dns/nameserver.ts";
 import { ensureBridge } from "../datapath/bridge.ts";
 import { plumbingRoutes } from "../datapath/http.ts";
-import { NetlinkSocket } from "../sys/mod.ts";
+import {
+  deleteLink,
+  findLink,
+  NetlinkSocket,
+  openTap,
+  setBridgePortIsolated,
+  setLinkUp,
+  setMaster,
+} from "../sys/mod.ts";
+import { espSupported } from "../sys/esp.ts";
+import { FastDatapath, fastdpDecision, kernelFastdpHost } from "../datapath/fastdp/mod.ts";
+import { NetworkRouter } from "../datapath/network_router.ts";
+import { TapCapture } from "../datapath/tap_capture.ts";
+import type { NamedOverlay } from "../datapath/overlay_switch.ts";
+import { Allocator, FileStore, ipamStatePath } from "../ipam/mod.ts";
+import { formatIPv4, parseCidr } from "../lib/cidr.ts";
+import type { PlumbingIpam } from "../datapath/http.ts";
 import type { ApiRoute } from "../api/ops.ts";
 
 /** Options of {@link runWeaver}. */
@@ -58,8 +74,13 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
     log,
   });
   await sleeve.start();
-  const overlay = new OverlaySwitch([{ name: "sleeve", overlay: sleeve }], { log });
-  const mesh = new MeshRouter({
+  // deno-lint-ignore prefer-const
+  let mesh: MeshRouter;
+  const fastdp = await startFastdp(config, name, hostNl, () => mesh, log);
+  const overlays: NamedOverlay[] = [{ name: "sleeve", overlay: sleeve }];
+  if (fastdp) overlays.unshift({ name: "fastdp", overlay: fastdp });
+  const overlay = new OverlaySwitch(overlays, { log });
+  mesh = new MeshRouter({
     name,
     nickName: config.nickName,
     port: config.port,
@@ -72,6 +93,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
     log,
   });
   log.info(`Our name is ${formatPeerName(name)}(${config.nickName})`);
+  const datapath = startSleeveCapture(config, hostNl, mesh, overlay, log);
   try {
     mesh.start();
   } catch (e) {
@@ -80,12 +102,38 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
       cause: e,
     });
   }
-  const routes: ApiRoute[] = plumbingRoutes({
-    netlink: hostNl,
-    log,
-    bridge: config.bridge,
-    mtu: config.mtu,
-  });
+  let ipam: Allocator | undefined;
+  if (config.ipallocRange) {
+    ipam = new Allocator({
+      ourName: name,
+      ourUID: mesh.ourUID,
+      nickName: config.nickName,
+      range: config.ipallocRange,
+      defaultSubnet: config.ipallocDefaultSubnet || undefined,
+      init: config.ipallocInit,
+      store: new FileStore(ipamStatePath(config.dbPrefix)),
+      log,
+      peers: () =>
+        mesh.peers.all().map((p) => ({
+          name: p.name,
+          nickName: p.nickName,
+          reachable: p.name === name || mesh.routes.unicastAll(p.name) !== undefined,
+        })),
+      clusterSize: () => config.peers.length + 1,
+    });
+    ipam.register(mesh);
+    await ipam.start();
+  }
+  const routes: ApiRoute[] = [
+    ...plumbingRoutes({
+      netlink: hostNl,
+      log,
+      bridge: config.bridge,
+      mtu: config.mtu,
+      ipam: ipam && plumbingIpam(ipam),
+    }),
+    ...(ipam?.routes() ?? []),
+  ];
   let nameserver: Nameserver | undefined;
   if (!config.noDns) {
     nameserver = new Nameserver({
@@ -106,7 +154,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   }
 
   const stopped = Promise.withResolvers<void>();
-  const subsystems: Subsystems = { nameserver };
+  const subsystems: Subsystems = { nameserver, ipam, datapath };
   const ops = routerOps(mesh, subsystems, routes, () => stopped.resolve());
   const servers = await startApiServers(ops, {
     httpAddr: config.httpAddr || undefined,
@@ -127,8 +175,11 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
 
   await stopped.promise;
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  ipam?.stop();
   mesh.stop();
   await nameserver?.stop();
+  datapath.router.stop();
+  await datapath.capture.stop();
   await overlay.stop();
   hostNl.close();
   await servers.close();
@@ -138,6 +189,102 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
 /** Optional subsystems that add to the report. */
 interface Subsystems {
   nameserver?: Nameserver;
+  ipam?: Allocator;
+  datapath: { router: NetworkRouter; capture: TapCapture };
+}
+
+/** The TAP port through which sleeve sees and injects the bridge's frames. */
+const TAP_NAME = "vethwe-pcap";
+/** The largest MTU a TAP accepts. */
+const TAP_MTU = 65521;
+
+/**
+ * The fast datapath when it may run: not with `--no-fastdp`, and not with a
+ * password unless the kernel has IPsec ESP (this one lacks it: encrypted sleeve).
+ */
+async function startFastdp(
+  config: WeaverConfig,
+  localPeer: PeerName,
+  nl: NetlinkSocket,
+  mesh: () => MeshRouter,
+  log: Logger,
+): Promise<FastDatapath | undefined> {
+  const decision = fastdpDecision({
+    password: config.password !== undefined,
+    noFastdp: config.noFastdp,
+    esp: espSupported,
+  });
+  if (!decision.enabled) {
+    log.info(`Fast datapath disabled: ${decision.reason}`);
+    return undefined;
+  }
+  const fastdp = new FastDatapath({
+    localPeer,
+    shortID: () => mesh().peers.ourself.shortID,
+    peerShortID: (n) => {
+      const p = mesh().peers.get(n);
+      return p?.hasShortID ? p.shortID : undefined;
+    },
+    bridge: config.bridge,
+    port: config.port,
+    mtu: config.mtu,
+    host: kernelFastdpHost(nl),
+    log,
+  });
+  await fastdp.start();
+  return fastdp;
+}
+
+/**
+ * The sleeve side of the bridge: a TAP port (isolated, so frames that came in over
+ * fastdp's VXLAN ports are not captured and re-sent, and frames injected from
+ * sleeve never leave through VXLAN), the capture loop and the network router.
+ */
+function startSleeveCapture(
+  config: WeaverConfig,
+  nl: NetlinkSocket,
+  mesh: MeshRouter,
+  overlay: OverlaySwitch,
+  log: Logger,
+): { router: NetworkRouter; capture: TapCapture } {
+  if (findLink(nl, TAP_NAME)) deleteLink(nl, TAP_NAME);
+  const tap = openTap(TAP_NAME, { mtu: TAP_MTU });
+  setMaster(nl, TAP_NAME, config.bridge);
+  setBridgePortIsolated(nl, TAP_NAME, true);
+  setLinkUp(nl, TAP_NAME);
+  // deno-lint-ignore prefer-const
+  let capture: TapCapture;
+  const router = new NetworkRouter({
+    mesh: {
+      ourName: mesh.ourName,
+      unicastNextHop: (d) => mesh.routes.unicast(d),
+      broadcastNextHops: (o) => mesh.routes.broadcast(o),
+      peerNick: (p) => mesh.peers.get(p)?.nickName,
+    },
+    overlay,
+    inject: (f) => capture.inject(f),
+    log,
+  });
+  capture = new TapCapture({ tap, handler: (f) => router.handleCaptured(f), log });
+  overlay.setConsumer(router);
+  mesh.onPeerGone((p) => router.onPeerGone(p));
+  router.start();
+  capture.start();
+  return { router, capture };
+}
+
+/** Adapts the allocator to what attach/expose need. */
+function plumbingIpam(ipam: Allocator): PlumbingIpam {
+  return {
+    async allocate(ident, subnet, signal) {
+      const got = await ipam.allocate(ident, subnet ? parseCidr(subnet) : undefined, { signal });
+      return `${formatIPv4(got.addr)}/${got.prefix}`;
+    },
+    async release(ident, cidr) {
+      if (cidr === undefined) return await ipam.delete(ident);
+      await ipam.free(ident, parseCidr(`${cidr.split("/")[0]}/32`).network);
+    },
+  };
 }
 
 /**
@@ -156,6 +303,9 @@ function routerOps(
     routes,
     report: () => {
       const report = buildReport(mesh, true);
+      report.Router.Interface = `${TAP_NAME} (via tap)`;
+      report.Router.MACs = subsystems.datapath.router.macs();
+      if (subsystems.ipam) report.IPAM = subsystems.ipam.report();
       if (subsystems.nameserver) report.DNS = subsystems.nameserver.report();
       return report;
     },

@@ -48,7 +48,10 @@ Deno.test({
       const lines = conns.trim().split("\n");
       assert.equal(lines.length, 2, conns);
       for (const line of lines) {
-        assert.match(line, /^(->|<-) \S+ +established sleeve [0-9a-f:]{17}\(h\d\) mtu=1438$/);
+        assert.match(
+          line,
+          /^(->|<-) \S+ +established (fastdp|sleeve) [0-9a-f:]{17}\(h\d\) mtu=(1376|1438)$/,
+        );
       }
       const peers = await status(net, i, "peers");
       assert.equal(peers.split("\n").filter((l) => /^[0-9a-f]{2}:/.test(l)).length, 3, peers);
@@ -95,9 +98,9 @@ Deno.test({
       return (s.includes("Connections: 2 (2 established)")) || s;
     }, { what: "h2 connected to both", timeoutMs: 30_000 });
     const h1 = await status(net, 1, "connections");
-    assert.match(h1, /established sleeve \S+\(h2\)/);
+    assert.match(h1, /established (fastdp|sleeve) \S+\(h2\)/);
     assert.match(h1, new RegExp(`-> ${net.host(3).ip.replaceAll(".", "\\.")}:6783 +\\w+`));
-    assert.doesNotMatch(h1, /established sleeve \S+\(h3\)/);
+    assert.doesNotMatch(h1, /established \w+ \S+\(h3\)/);
   },
 });
 

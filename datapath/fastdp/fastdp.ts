@@ -230,7 +230,11 @@ export class FastDatapath implements NetworkOverlay {
     // Remove first: a VNI may move from one peer's device to another's.
     for (const vport of changed) {
       this.#retire(vport);
-      this.#host.removeDevice(vport.spec.name);
+      try {
+        this.#host.removeDevice(vport.spec.name);
+      } catch (e) {
+        this.#log.error(`fastdp: cannot delete ${vport.spec.name}: ${(e as Error).message}`);
+      }
     }
     for (const vport of changed) {
       this.#log.info(

@@ -1,0 +1,93 @@
+// TapCapture against a real TAP in a private network namespace (needs root, iproute2 and
+// /dev/net/tun; ignored otherwise): the kernel answers an injected ping, and the answer is
+// captured.
+import assert from "node:assert/strict";
+import { memoryLogger } from "../lib/log.ts";
+import { withNetns } from "../sys/netns.ts";
+import { openTap } from "../sys/tap.ts";
+import { internetChecksum } from "./sleeve/ipv4.ts";
+import { TAP_POLL_MS, TapCapture } from "./tap_capture.ts";
+
+function skipReason(): string | undefined {
+  try {
+    if (Deno.uid() !== 0) return "needs root";
+    Deno.statSync("/dev/net/tun");
+    new Deno.Command("ip", { args: ["-V"] }).outputSync();
+  } catch (e) {
+    return `needs root, iproute2 and /dev/net/tun (${e instanceof Error ? e.message : e})`;
+  }
+  return undefined;
+}
+
+function ip(...args: string[]): void {
+  const out = new Deno.Command("ip", { args, stderr: "piped" }).outputSync();
+  if (!out.success) {
+    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+async function waitFor(what: string, pred: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const TAP_MAC = [0x02, 0, 0, 0, 0xaa, 1];
+const PEER_MAC = [0x02, 0, 0, 0, 0xbb, 2];
+
+/** ICMP echo request 10.9.0.2 → 10.9.0.1, id 0x4242, seq 7. */
+function echoRequest(): Uint8Array {
+  const f = new Uint8Array(14 + 20 + 8 + 16);
+  f.set([...TAP_MAC, ...PEER_MAC, 0x08, 0x00]);
+  f.set([0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, 1, 0, 0, 10, 9, 0, 2, 10, 9, 0, 1], 14);
+  const ipSum = internetChecksum(f, 14, 34);
+  f.set([ipSum >> 8, ipSum & 0xff], 24);
+  f.set([8, 0, 0, 0, 0x42, 0x42, 0, 7], 34);
+  f.fill(0x61, 42);
+  const icmpSum = internetChecksum(f, 34, f.length);
+  f.set([icmpSum >> 8, icmpSum & 0xff], 36);
+  return f;
+}
+
+const skip = skipReason();
+Deno.test({
+  name: `TapCapture injects a ping the kernel answers and captures the reply${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== undefined,
+  async fn() {
+    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
+    ip("netns", "add", ns);
+    try {
+      const tap = withNetns(ns, () => openTap("wttap0"));
+      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
+      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
+      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
+      const captured: Uint8Array[] = [];
+      const log = memoryLogger("debug");
+      const capture = new TapCapture({ tap, handler: (f) => captured.push(f.slice()), log });
+      capture.start();
+      assert.throws(() => capture.start(), /already running/);
+      assert.equal(capture.inject(echoRequest()), true);
+      const isReply = (f: Uint8Array) =>
+        f[12] === 0x08 && f[13] === 0 && f[23] === 1 && f[34] === 0;
+      await waitFor("the echo reply", () => captured.some(isReply));
+      const reply = captured.find(isReply)!;
+      assert.deepEqual([...reply.subarray(0, 12)], [...PEER_MAC, ...TAP_MAC]);
+      assert.deepEqual([...reply.subarray(26, 34)], [10, 9, 0, 1, 10, 9, 0, 2]);
+      assert.deepEqual([...reply.subarray(38, 42)], [0x42, 0x42, 0, 7], "same id and seq");
+      const stats = capture.stats();
+      assert.equal(stats.injected, 1);
+      assert.ok(stats.captured >= 1);
+      const t0 = performance.now();
+      await capture.stop();
+      assert.ok(performance.now() - t0 <= TAP_POLL_MS + 200, "stops within one poll");
+      assert.equal(capture.inject(echoRequest()), false, "closed");
+      await capture.stop();
+    } finally {
+      ip("netns", "del", ns);
+    }
+  },
+});
