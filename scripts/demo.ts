@@ -17,6 +17,12 @@ interface Demo {
   net: TestNet;
   /** How to call the launcher in the hints shown to the reader (relative when in the repo). */
   weaveCmd: string;
+  /** Extra `weave launch` flags of this variant (`--sleeve`, `--encrypted`). */
+  launchArgs: string[];
+  /** The datapath the connections should use. */
+  overlay: "fastdp" | "sleeve";
+  /** Container namespaces, one per host, and their addresses (filled by a step). */
+  containers: { name: string; ip: string }[];
 }
 
 /** One step of the demo. */
@@ -57,15 +63,15 @@ async function connectionLines(
 const steps: Step[] = [
   {
     title: `Launch a router on each host: h1 alone, h2 -> h1, h3 -> h2`,
-    async run({ net }) {
+    async run({ net, launchArgs }) {
       for (const h of net.hosts) {
         const peers = peersOf(net, h.index);
         say(
           `  h${h.index}$ weave launch --nickname h${h.index} --db-prefix ${h.dbPrefix} ${
-            peers.join(" ")
+            [...launchArgs, ...peers].join(" ")
           }`.trimEnd(),
         );
-        const r = await net.launch(h.index, { peers });
+        const r = await net.launch(h.index, { peers, args: launchArgs });
         if (r.stdout.trim() !== "") say(indent(r.stdout, "      "));
       }
     },
@@ -89,12 +95,72 @@ const steps: Step[] = [
     },
   },
   {
+    title: "Attach a container to each host: IPAM picks the addresses (consensus of 3)",
+    async run(demo) {
+      for (const h of demo.net.hosts) {
+        const name = await demo.net.container(h.index, 1);
+        say(`  h${h.index}$ weave attach ${name}`);
+        const r = await demo.net.weave(h.index, ["attach", name], { timeoutMs: 30_000 });
+        if (r.code !== 0) throw new Error(`Cannot attach on h${h.index}: ${r.stderr.trim()}`);
+        say(`      ${r.stdout.trim()}`);
+        demo.containers.push({ name, ip: r.stdout.trim() });
+      }
+    },
+  },
+  {
+    title: "Ping across hosts, container to container",
+    async run({ net, containers, overlay }) {
+      for (const [a, from] of containers.entries()) {
+        for (const [b, to] of containers.entries()) {
+          if (a === b) continue;
+          let rtt = "";
+          await waitFor(async () => {
+            const r = await net.inContainer(from.name, ["ping", "-c", "1", "-W", "1", to.ip]);
+            rtt = /time=([\d.]+ ms)/.exec(r.stdout)?.[1] ?? "";
+            return r.code === 0 || r.stdout;
+          }, { what: `h${a + 1}'s container to ping h${b + 1}'s`, timeoutMs: 30_000 });
+          say(`  h${a + 1}:${from.ip} -> h${b + 1}:${to.ip}  reply in ${rtt}`);
+        }
+      }
+      const conns = (await net.weave(1, ["status", "connections"])).stdout;
+      await waitFor(async () => {
+        const s = (await net.weave(1, ["status", "connections"])).stdout;
+        return (s.match(new RegExp(`established .*${overlay}`, "g")) ?? []).length === 2 || s;
+      }, { what: `h1's connections to use ${overlay}`, timeoutMs: 20_000 });
+      void conns;
+      say(
+        `  the connections carry the data over ${
+          overlay === "fastdp"
+            ? "the fast datapath (kernel VXLAN, UDP 6784)"
+            : "sleeve (userspace UDP 6783)"
+        }`,
+      );
+    },
+  },
+  {
+    title: "Name the container of h1 in weaveDNS and resolve it from h3",
+    async run({ net, containers }) {
+      const [c1] = containers;
+      say(`  h1$ weave dns-add ${c1.ip} ${c1.name} -h web.weave.local`);
+      const add = await net.weave(1, ["dns-add", c1.ip, c1.name, "-h", "web.weave.local"]);
+      if (add.code !== 0) throw new Error(`Cannot add the name: ${add.stderr.trim()}`);
+      let answer = "";
+      await waitFor(async () => {
+        const r = await net.weave(3, ["dns-lookup", "web"]);
+        answer = r.stdout.trim();
+        return answer === c1.ip || `${r.stdout}${r.stderr}`;
+      }, { what: "h3 to resolve web.weave.local", timeoutMs: 10_000, intervalMs: 100 });
+      say(`  h3$ weave dns-lookup web`);
+      say(`      ${answer}`);
+    },
+  },
+  {
     title: "Look at each host's status",
     async run({ net }) {
       for (const h of net.hosts) {
         say();
         say(`  ===== h${h.index}  (namespace ${h.name}, underlay ${h.ip}) =====`);
-        for (const args of [["status"], ["status", "connections"]]) {
+        for (const args of [["status"], ["status", "connections"], ["status", "ipam"]]) {
           const r = await net.weave(h.index, args);
           say(`  h${h.index}$ weave ${args.join(" ")}`);
           say(indent(r.stdout + r.stderr));
@@ -106,11 +172,14 @@ const steps: Step[] = [
 ];
 
 async function main(args: string[]): Promise<number> {
-  const unknown = args.filter((a) => !["--keep", "--clean"].includes(a));
+  const flags = ["--keep", "--clean", "--sleeve", "--encrypted", "--help"];
+  const unknown = args.filter((a) => !flags.includes(a));
   if (unknown.length > 0 || args.includes("--help")) {
-    say("usage: ./scripts/demo.sh [--keep | --clean]");
-    say("  --keep   leave the hosts and routers running to look around");
-    say("  --clean  remove what an earlier --keep left");
+    say("usage: ./scripts/demo.sh [--sleeve | --encrypted] [--keep | --clean]");
+    say("  --sleeve     force the userspace datapath (weave launch --no-fastdp)");
+    say("  --encrypted  use a password: encrypted control and data (encrypted sleeve)");
+    say("  --keep       leave the hosts and routers running to look around");
+    say("  --clean      remove what an earlier --keep left");
     return unknown.length > 0 ? 2 : 0;
   }
   if (args.includes("--clean")) {
@@ -119,6 +188,14 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const keep = args.includes("--keep");
+  const variant = args.includes("--encrypted")
+    ? ["--password", "demo-secret"]
+    : args.includes("--sleeve")
+    ? ["--no-fastdp"]
+    : [];
+  const overlay = variant.length ? "sleeve" : "fastdp";
+  const launchArgs = ["--ipalloc-init", `consensus=${HOSTS}`, ...variant];
+  const demo = { containers: [] as { name: string; ip: string }[] };
   const started = Date.now();
   const total = steps.length + 1;
   say(
@@ -136,7 +213,7 @@ async function main(args: string[]): Promise<number> {
     for (const [n, step] of steps.entries()) {
       say();
       say(`[${n + 2}/${total}] ${step.title}`);
-      await step.run({ net, weaveCmd });
+      await step.run({ net, weaveCmd, launchArgs, overlay, containers: demo.containers });
     }
     say();
     say(`Demo done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
@@ -150,7 +227,7 @@ async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     if (keep) {
       net.keep();
-      showHowToLookAround({ net, weaveCmd });
+      showHowToLookAround({ net, weaveCmd, launchArgs, overlay, containers: demo.containers });
     } else {
       await net[Symbol.asyncDispose]();
       say("Removed the hosts and their routers.");
