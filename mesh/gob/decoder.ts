@@ -16,15 +16,19 @@
  *
  * @module
  */
+import { GobReader } from "./reader.ts";
 import {
-  decodeBool,
-  decodeBytes,
-  decodeCount,
-  decodeInt,
-  decodeString,
-  decodeUint,
-} from "./primitives.ts";
-import { B, BYTES, describeGobType, type GobType, I, S, TYPE_ID, U, WIRE_TYPE } from "./types.ts";
+  B,
+  BYTES,
+  describeGobType,
+  type GobStructType,
+  type GobType,
+  I,
+  S,
+  TYPE_ID,
+  U,
+  WIRE_TYPE,
+} from "./types.ts";
 
 /** A decoded gob value. */
 export type GobValue =
@@ -106,6 +110,7 @@ export class GobStreamDecoder {
 
   #next(bytes: Uint8Array, offset: number): { item: GobItem; offset: number } {
     let pos = offset;
+    const r = new GobReader(bytes, offset);
     for (;;) {
       if (pos >= bytes.length) {
         throw new RangeError(
@@ -114,52 +119,35 @@ export class GobStreamDecoder {
           }`,
         );
       }
-      const { start, end } = messageBounds(bytes, pos);
-      let at = start;
-      while (at < end) {
-        const id = decodeInt(bytes, at, end);
-        if (id.value < 0n) {
-          at = this.#define(typeIdNumber(-id.value, at), bytes, id.offset, end);
+      r.pos = pos;
+      r.end = bytes.length;
+      const end = messageEnd(r);
+      while (r.pos < end) {
+        const at = r.pos;
+        const id = r.int();
+        if (id < 0n) {
+          this.#define(typeIdNumber(-id, at), r);
           continue;
         }
-        const typeId = typeIdNumber(id.value, at);
-        const item = this.#value(typeId, bytes, id.offset, end);
-        if (item.offset !== end) {
+        const typeId = typeIdNumber(id, at);
+        const type = this.#resolve(typeId);
+        const value = decodeTopLevel(r, type);
+        if (r.pos !== end) {
           throw new SyntaxError(
-            `Cannot decode gob value at offset ${at}: ${
-              end - item.offset
-            } extra bytes in the message`,
+            `Cannot decode gob value at offset ${at}: ${end - r.pos} extra bytes in the message`,
           );
         }
-        return { item: { value: item.value, typeId, type: item.type }, offset: end };
+        return { item: { value, typeId, type }, offset: end };
       }
       pos = end;
     }
   }
 
-  #define(id: number, bytes: Uint8Array, offset: number, end: number): number {
+  #define(id: number, r: GobReader): void {
     if (RESERVED_IDS.has(id) || this.#defs.has(id)) {
-      throw new SyntaxError(`Cannot define gob type ${id} at offset ${offset}: id already in use`);
+      throw new SyntaxError(`Cannot define gob type ${id} at offset ${r.pos}: id already in use`);
     }
-    const wire = decodeStruct(bytes, offset, end, WIRE_TYPE, 0);
-    this.#defs.set(id, wireDef(id, wire.value));
-    return wire.offset;
-  }
-
-  #value(typeId: number, bytes: Uint8Array, offset: number, end: number) {
-    const type = this.#resolve(typeId);
-    if (type.kind === "struct") {
-      return { ...decodeValue(bytes, offset, end, type, 0), type };
-    }
-    const delta = decodeUint(bytes, offset, end);
-    if (delta.value !== 0n) {
-      throw new SyntaxError(
-        `Cannot decode gob value at offset ${offset}: top-level ${
-          describeGobType(type)
-        } must start with 0, got ${delta.value}`,
-      );
-    }
-    return { ...decodeValue(bytes, delta.offset, end, type, 0), type };
+    this.#defs.set(id, wireDef(id, decodeStruct(r, WIRE_TYPE, 0)));
   }
 
   #resolve(id: number, depth = 0): GobType {
@@ -226,18 +214,23 @@ export function decodeGobItems(bytes: Uint8Array): GobItem[] {
   return items;
 }
 
-function messageBounds(bytes: Uint8Array, offset: number): { start: number; end: number } {
-  const len = decodeUint(bytes, offset);
-  const left = bytes.length - len.offset;
-  if (len.value === 0n) {
-    throw new SyntaxError(`Cannot decode gob message at offset ${offset}: empty message`);
+/** Reads a message's length at `r.pos`; leaves `r` at its body, bounded by its end. */
+function messageEnd(r: GobReader): number {
+  const at = r.pos;
+  const len = r.uintNumber();
+  const left = r.end - r.pos;
+  if (len === 0) {
+    throw new SyntaxError(`Cannot decode gob message at offset ${at}: empty message`);
   }
-  if (len.value > BigInt(left)) {
+  if (len > left) {
     throw new RangeError(
-      `Cannot decode gob message at offset ${offset}: length ${len.value} exceeds the ${left} bytes left`,
+      `Cannot decode gob message at offset ${at}: length ${
+        r.exactUint(at)
+      } exceeds the ${left} bytes left`,
     );
   }
-  return { start: len.offset, end: len.offset + Number(len.value) };
+  r.end = r.pos + len;
+  return r.end;
 }
 
 function typeIdNumber(id: bigint, offset: number): number {
@@ -284,90 +277,88 @@ function wireDef(id: number, wire: GobStruct): WireDef {
   }
 }
 
-type Step = { value: GobValue; offset: number };
+function decodeTopLevel(r: GobReader, type: GobType): GobValue {
+  if (type.kind === "struct") return decodeStruct(r, type, 0);
+  const at = r.pos;
+  const delta = r.uintNumber();
+  if (delta !== 0) {
+    throw new SyntaxError(
+      `Cannot decode gob value at offset ${at}: top-level ${
+        describeGobType(type)
+      } must start with 0, got ${r.exactUint(at)}`,
+    );
+  }
+  return decodeValue(r, type, 0);
+}
 
-function decodeValue(
-  bytes: Uint8Array,
-  offset: number,
-  end: number,
-  type: GobType,
-  depth: number,
-): Step {
+function decodeValue(r: GobReader, type: GobType, depth: number): GobValue {
   switch (type.kind) {
     case "uint":
-      return decodeUint(bytes, offset, end);
+      return r.uint();
     case "int":
-      return decodeInt(bytes, offset, end);
+      return r.int();
     case "bool":
-      return decodeBool(bytes, offset, end);
+      return r.bool();
     case "string":
-      return decodeString(bytes, offset, end);
+      return r.string();
     case "bytes":
-      return decodeBytes(bytes, offset, end);
+      return r.byteSlice();
   }
   if (depth >= MAX_GOB_DEPTH) {
     throw new RangeError(
-      `Cannot decode gob value at offset ${offset}: nested deeper than ${MAX_GOB_DEPTH}`,
+      `Cannot decode gob value at offset ${r.pos}: nested deeper than ${MAX_GOB_DEPTH}`,
     );
   }
   switch (type.kind) {
     case "struct":
-      return decodeStruct(bytes, offset, end, type, depth + 1);
+      return decodeStruct(r, type, depth + 1);
     case "slice": {
-      const count = decodeCount(bytes, offset, end, "slice count");
-      const items: GobValue[] = [];
-      let at = count.offset;
-      for (let i = 0; i < count.value; i++) {
-        const item = decodeValue(bytes, at, end, type.elem, depth + 1);
-        items.push(item.value);
-        at = item.offset;
-      }
-      return { value: items, offset: at };
+      const count = r.count("slice count");
+      const items: GobValue[] = new Array(count);
+      for (let i = 0; i < count; i++) items[i] = decodeValue(r, type.elem, depth + 1);
+      return items;
     }
     case "map": {
-      const count = decodeCount(bytes, offset, end, "map count");
+      const count = r.count("map count");
       const map = new Map<GobValue, GobValue>();
-      let at = count.offset;
-      for (let i = 0; i < count.value; i++) {
-        const key = decodeValue(bytes, at, end, type.key, depth + 1);
-        const elem = decodeValue(bytes, key.offset, end, type.elem, depth + 1);
-        map.set(key.value, elem.value);
-        at = elem.offset;
+      for (let i = 0; i < count; i++) {
+        const key = decodeValue(r, type.key, depth + 1);
+        map.set(key, decodeValue(r, type.elem, depth + 1));
       }
-      return { value: map, offset: at };
+      return map;
     }
   }
 }
 
-function decodeStruct(
-  bytes: Uint8Array,
-  offset: number,
-  end: number,
-  type: Extract<GobType, { kind: "struct" }>,
-  depth: number,
-): { value: GobStruct; offset: number } {
+function decodeStruct(r: GobReader, type: GobStructType, depth: number): GobStruct {
   const value: GobStruct = {};
+  const fields = type.fields;
   let index = -1;
-  let at = offset;
   for (;;) {
-    const delta = decodeUint(bytes, at, end);
-    if (delta.value === 0n) return { value, offset: delta.offset };
-    if (delta.value >= BigInt(type.fields.length - index)) {
+    const at = r.pos;
+    const delta = r.uintNumber();
+    if (delta === 0) return value;
+    if (delta >= fields.length - index) {
       throw new SyntaxError(
-        `Cannot decode gob ${describeGobType(type)} at offset ${at}: field delta ${delta.value} ` +
-          `after field ${index} exceeds its ${type.fields.length} fields`,
+        `Cannot decode gob ${describeGobType(type)} at offset ${at}: field delta ${
+          r.exactUint(at)
+        } ` + `after field ${index} exceeds its ${fields.length} fields`,
       );
     }
-    index += Number(delta.value);
-    const [name, fieldType] = type.fields[index];
-    const field = decodeValue(bytes, delta.offset, end, fieldType, depth);
-    Object.defineProperty(value, name, {
-      value: field.value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-    at = field.offset;
+    index += delta;
+    const field = fields[index];
+    const name = field[0];
+    const fieldValue = decodeValue(r, field[1], depth);
+    if (name === "__proto__") {
+      Object.defineProperty(value, name, {
+        value: fieldValue,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      value[name] = fieldValue;
+    }
   }
 }
 

@@ -26,6 +26,7 @@ import {
   basicTypeId,
   describeGobType,
   FIRST_USER_TYPE_ID,
+  type GobMapType,
   type GobStructType,
   type GobType,
   WIRE_TYPE,
@@ -146,29 +147,41 @@ export class GobEncoder {
 
   /** Returns the messages for one top-level value: new type definitions, then the value. */
   encode(value: unknown, type: GobType): Uint8Array {
-    const out = new GobWriter();
+    const out = new GobWriter(256);
+    this.encodeInto(out, value, type);
+    return out.toBytes();
+  }
+
+  /** Like {@link encode}, appending the messages to `out`. */
+  encodeInto(out: GobWriter, value: unknown, type: GobType): void {
     const id = this.#registry.idOf(type);
     this.#sendType(type, out);
-    const body = new GobWriter();
-    body.int(id);
-    if (type.kind === "struct") {
-      encodeStruct(body, value, type, type.name || "value");
-    } else {
-      body.uint(0);
-      encodeValue(body, value, type, "value");
+    const mark = out.beginMessage();
+    out.int(id);
+    try {
+      if (type.kind === "struct") {
+        encodeStruct(out, value, type);
+      } else {
+        out.uint(0);
+        encodeValue(out, value, type);
+      }
+    } catch (error) {
+      if (error instanceof EncodeFailure) {
+        throw error.toError(type.kind === "struct" && type.name || "value");
+      }
+      throw error;
     }
-    writeMessage(out, body);
-    return out.toBytes();
+    out.endMessage(mark);
   }
 
   #sendType(type: GobType, out: GobWriter): void {
     if (basicTypeId(type) !== undefined) return;
     const id = this.#registry.idOf(type);
     if (this.#sent.has(id)) return;
-    const body = new GobWriter();
-    body.int(-id);
-    encodeStruct(body, this.#wireType(type, id), WIRE_TYPE, "wireType");
-    writeMessage(out, body);
+    const mark = out.beginMessage();
+    out.int(-id);
+    encodeStruct(out, this.#wireType(type, id), WIRE_TYPE);
+    out.endMessage(mark);
     this.#sent.add(id);
     if (type.kind === "struct") {
       for (const [, fieldType] of type.fields) this.#sendType(fieldType, out);
@@ -221,22 +234,38 @@ export function encodeGobStream(
   options: GobEncoderOptions = {},
 ): Uint8Array {
   const enc = new GobEncoder(options);
-  const parts = values.map(([value, type]) => enc.encode(value, type));
-  const out = new GobWriter();
-  for (const part of parts) out.raw(part);
+  const out = new GobWriter(256);
+  for (const [value, type] of values) enc.encodeInto(out, value, type);
   return out.toBytes();
 }
 
-function writeMessage(out: GobWriter, body: GobWriter): void {
-  out.uint(body.length);
-  out.raw(body.toBytes());
+/**
+ * A value that does not fit its schema, thrown from deep inside and given
+ * its path on the way out (so that no path strings are built on success).
+ */
+class EncodeFailure {
+  readonly segments: string[] = [];
+
+  constructor(readonly type: GobType, readonly value: unknown, readonly field?: string) {}
+
+  toError(root: string): TypeError {
+    const path = root + this.segments.reverse().join("");
+    const { type, value, field } = this;
+    if (field !== undefined) {
+      return new TypeError(
+        `Cannot encode gob value at ${path}: ${describeGobType(type)} has no field "${field}"`,
+      );
+    }
+    const got = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+    return new TypeError(
+      `Cannot encode gob value at ${path}: expected ${describeGobType(type)}, got ${got}`,
+    );
+  }
 }
 
-function fail(path: string, type: GobType, value: unknown): TypeError {
-  const got = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
-  return new TypeError(
-    `Cannot encode gob value at ${path}: expected ${describeGobType(type)}, got ${got}`,
-  );
+function within(error: unknown, segment: string): unknown {
+  if (error instanceof EncodeFailure) error.segments.push(segment);
+  return error;
 }
 
 function isZero(value: unknown, type: GobType): boolean {
@@ -257,63 +286,107 @@ function isZero(value: unknown, type: GobType): boolean {
   }
 }
 
-function encodeStruct(w: GobWriter, value: unknown, type: GobStructType, path: string): void {
+/** A struct type's fields as parallel arrays, with a set of the names. */
+interface StructPlan {
+  names: string[];
+  types: GobType[];
+  known: Set<string>;
+}
+
+const structPlans = new WeakMap<GobStructType, StructPlan>();
+
+function planOf(type: GobStructType): StructPlan {
+  let plan = structPlans.get(type);
+  if (plan === undefined) {
+    const names = type.fields.map(([name]) => name);
+    plan = { names, types: type.fields.map(([, t]) => t), known: new Set(names) };
+    structPlans.set(type, plan);
+  }
+  return plan;
+}
+
+function encodeStruct(w: GobWriter, value: unknown, type: GobStructType): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw fail(path, type, value);
+    throw new EncodeFailure(type, value);
   }
   const record = value as Record<string, unknown>;
-  const known = new Set(type.fields.map(([name]) => name));
+  const { names, types, known } = planOf(type);
   for (const key of Object.keys(record)) {
-    if (!known.has(key)) {
-      throw new TypeError(
-        `Cannot encode gob value at ${path}: ${describeGobType(type)} has no field "${key}"`,
-      );
-    }
+    if (!known.has(key)) throw new EncodeFailure(type, value, key);
   }
   let previous = -1;
-  type.fields.forEach(([name, fieldType], index) => {
-    const fieldValue = record[name];
-    if (isZero(fieldValue, fieldType)) return;
+  for (let index = 0; index < names.length; index++) {
+    const fieldValue = record[names[index]];
+    const fieldType = types[index];
+    if (isZero(fieldValue, fieldType)) continue;
     w.uint(index - previous);
     previous = index;
-    encodeValue(w, fieldValue, fieldType, `${path}.${name}`);
-  });
+    try {
+      encodeValue(w, fieldValue, fieldType);
+    } catch (error) {
+      throw within(error, `.${names[index]}`);
+    }
+  }
   w.uint(0);
 }
 
-function encodeValue(w: GobWriter, value: unknown, type: GobType, path: string): void {
+function encodeValue(w: GobWriter, value: unknown, type: GobType): void {
   switch (type.kind) {
     case "uint":
+      if (typeof value !== "bigint" && typeof value !== "number") {
+        throw new EncodeFailure(type, value);
+      }
+      return w.uint(value);
     case "int":
-      if (typeof value !== "bigint" && typeof value !== "number") throw fail(path, type, value);
-      return type.kind === "uint" ? w.uint(value) : w.int(value);
+      if (typeof value !== "bigint" && typeof value !== "number") {
+        throw new EncodeFailure(type, value);
+      }
+      return w.int(value);
     case "bool":
-      if (typeof value !== "boolean") throw fail(path, type, value);
+      if (typeof value !== "boolean") throw new EncodeFailure(type, value);
       return w.bool(value);
     case "string":
-      if (typeof value !== "string") throw fail(path, type, value);
+      if (typeof value !== "string") throw new EncodeFailure(type, value);
       return w.string(value);
     case "bytes":
-      if (!(value instanceof Uint8Array)) throw fail(path, type, value);
+      if (!(value instanceof Uint8Array)) throw new EncodeFailure(type, value);
       return w.bytes(value);
     case "struct":
-      return encodeStruct(w, value, type, path);
-    case "slice": {
-      const items = value ?? [];
-      if (!Array.isArray(items)) throw fail(path, type, value);
-      w.uint(items.length);
-      items.forEach((item, i) => encodeValue(w, item, type.elem, `${path}[${i}]`));
-      return;
+      return encodeStruct(w, value, type);
+    case "slice":
+      return encodeSlice(w, value, type.elem, type);
+    case "map":
+      return encodeMap(w, value, type);
+  }
+}
+
+function encodeSlice(w: GobWriter, value: unknown, elem: GobType, type: GobType): void {
+  const items = value ?? [];
+  if (!Array.isArray(items)) throw new EncodeFailure(type, value);
+  w.uint(items.length);
+  for (let i = 0; i < items.length; i++) {
+    try {
+      encodeValue(w, items[i], elem);
+    } catch (error) {
+      throw within(error, `[${i}]`);
     }
-    case "map": {
-      const map = value ?? new Map();
-      if (!(map instanceof Map)) throw fail(path, type, value);
-      w.uint(map.size);
-      for (const [k, v] of map) {
-        encodeValue(w, k, type.key, `${path}{key}`);
-        encodeValue(w, v, type.elem, `${path}[${String(k)}]`);
-      }
-      return;
+  }
+}
+
+function encodeMap(w: GobWriter, value: unknown, type: GobMapType): void {
+  const map = value ?? new Map();
+  if (!(map instanceof Map)) throw new EncodeFailure(type, value);
+  w.uint(map.size);
+  for (const [k, v] of map) {
+    try {
+      encodeValue(w, k, type.key);
+    } catch (error) {
+      throw within(error, "{key}");
+    }
+    try {
+      encodeValue(w, v, type.elem);
+    } catch (error) {
+      throw within(error, `[${String(k)}]`);
     }
   }
 }

@@ -8,9 +8,15 @@
  * offset; `xLength(value)` says how many bytes it takes; every
  * `decodeX(bytes, offset, end)` reads at `offset`, never past `end`, and
  * returns the value with the next offset. Integers always decode as bigint.
+ * Values below 2^53 are handled as numbers on the way; bigint arithmetic is
+ * left for wider values. {@link GobReader} is the allocation-free cursor the
+ * decoders use.
  *
  * @module
  */
+import { GobReader } from "./reader.ts";
+
+export { GobReader } from "./reader.ts";
 
 /** A decoded value and the offset just past it. */
 export interface Decoded<T> {
@@ -21,8 +27,14 @@ export interface Decoded<T> {
 const MAX_UINT64 = (1n << 64n) - 1n;
 const MIN_INT64 = -(1n << 63n);
 const MAX_INT64 = (1n << 63n) - 1n;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Zig-zag of a number stays exact below 2^53 when |n| < 2^52. */
+const ZIGZAG_SAFE = 2 ** 52;
+const ZIGZAG_SAFE_BIG = BigInt(ZIGZAG_SAFE);
+const TWO32 = 2 ** 32;
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+const scratch = new DataView(new ArrayBuffer(8));
+const scratchBytes = new Uint8Array(scratch.buffer);
 
 function toBigInt(value: bigint | number, what: string): bigint {
   if (typeof value === "bigint") return value;
@@ -50,16 +62,99 @@ export function checkInt(value: bigint | number): bigint {
   return v;
 }
 
-function byteCount(v: bigint): number {
-  let n = 0;
-  for (let rest = v; rest > 0n; rest >>= 8n) n++;
-  return n;
+/**
+ * A checked unsigned value as the writers take it: a number below 2^53 or a
+ * bigint up to 2^64-1. Throws as {@link checkUint}.
+ */
+export function normalizeUint(value: bigint | number): number | bigint {
+  if (typeof value === "number") {
+    if (value >= 0 && value <= MAX_SAFE && Number.isInteger(value)) return value;
+  } else if (value >= 0n && value <= MAX_UINT64) {
+    return value;
+  }
+  return checkUint(value);
+}
+
+/** The zig-zag form of a checked signed value, normalized as {@link normalizeUint}. */
+export function normalizeInt(value: bigint | number): number | bigint {
+  if (typeof value === "number") {
+    if (value > -ZIGZAG_SAFE && value < ZIGZAG_SAFE && Number.isInteger(value)) {
+      return value >= 0 ? value * 2 : -value * 2 - 1;
+    }
+  } else if (value > -ZIGZAG_SAFE_BIG && value < ZIGZAG_SAFE_BIG) {
+    const n = Number(value);
+    return n >= 0 ? n * 2 : -n * 2 - 1;
+  }
+  return normalizeUint(zigzag(checkInt(value)));
+}
+
+/** Value bytes of a number below 2^53 (at least 128). */
+function numberByteCount(u: number): number {
+  if (u < 0x100) return 1;
+  if (u < 0x10000) return 2;
+  if (u < 0x1000000) return 3;
+  if (u < TWO32) return 4;
+  if (u < 2 ** 40) return 5;
+  return u < 2 ** 48 ? 6 : 7;
+}
+
+/** Encoded size of a normalized value. */
+function normalizedLength(v: number | bigint): number {
+  if (typeof v === "number") return v < 128 ? 1 : 1 + numberByteCount(v);
+  const n = bigByteCount(v);
+  return n === 1 && scratchBytes[7] < 128 ? 1 : 1 + n;
+}
+
+/** Puts a bigint (0..2^64-1) in the scratch bytes; returns how many are significant (0..8). */
+function bigByteCount(v: bigint): number {
+  scratch.setBigUint64(0, v);
+  let k = 0;
+  while (k < 8 && scratchBytes[k] === 0) k++;
+  return 8 - k;
+}
+
+/** Writes a normalized value at `offset`, checking room first; returns the next offset. */
+export function writeNormalized(v: number | bigint, out: Uint8Array, offset: number): number {
+  if (typeof v === "number") {
+    if (v < 128) {
+      checkRoom(out, offset, 1);
+      out[offset] = v;
+      return offset + 1;
+    }
+    const n = numberByteCount(v);
+    checkRoom(out, offset, 1 + n);
+    out[offset] = 256 - n;
+    const last = offset + n;
+    let u: number = v;
+    if (u < TWO32) {
+      for (let i = last; i > offset; i--) {
+        out[i] = u & 0xff;
+        u >>>= 8;
+      }
+    } else {
+      for (let i = last; i > offset; i--) {
+        const low = u % 256;
+        out[i] = low;
+        u = (u - low) / 256;
+      }
+    }
+    return last + 1;
+  }
+  const n = bigByteCount(v);
+  if (n <= 1 && scratchBytes[7] < 128) {
+    checkRoom(out, offset, 1);
+    out[offset] = scratchBytes[7];
+    return offset + 1;
+  }
+  checkRoom(out, offset, 1 + n);
+  out[offset] = 256 - n;
+  for (let i = 8 - n, at = offset + 1; i < 8; i++, at++) out[at] = scratchBytes[i];
+  return offset + 1 + n;
 }
 
 /** Number of bytes the gob encoding of an unsigned integer takes. */
 export function uintLength(value: bigint | number): number {
-  const v = checkUint(value);
-  return v < 128n ? 1 : 1 + byteCount(v);
+  return normalizedLength(normalizeUint(value));
 }
 
 function checkRoom(out: Uint8Array, offset: number, need: number): void {
@@ -81,29 +176,7 @@ function checkRoom(out: Uint8Array, offset: number, need: number): void {
  * ```
  */
 export function encodeUint(value: bigint | number, out: Uint8Array, offset: number): number {
-  const v = checkUint(value);
-  if (v < 128n) {
-    checkRoom(out, offset, 1);
-    out[offset] = Number(v);
-    return offset + 1;
-  }
-  const n = byteCount(v);
-  checkRoom(out, offset, 1 + n);
-  out[offset] = 256 - n;
-  let rest = v;
-  for (let i = n; i >= 1; i--) {
-    out[offset + i] = Number(rest & 0xffn);
-    rest >>= 8n;
-  }
-  return offset + 1 + n;
-}
-
-function truncated(what: string, offset: number, need: number, end: number): RangeError {
-  return new RangeError(
-    `Cannot decode gob ${what} at offset ${offset}: truncated (need ${need} bytes, ${
-      Math.max(0, end - offset)
-    } left)`,
-  );
+  return writeNormalized(normalizeUint(value), out, offset);
 }
 
 /**
@@ -116,17 +189,9 @@ function truncated(what: string, offset: number, need: number, end: number): Ran
  * ```
  */
 export function decodeUint(bytes: Uint8Array, offset: number, end = bytes.length): Decoded<bigint> {
-  if (offset >= end) throw truncated("uint", offset, 1, end);
-  const first = bytes[offset];
-  if (first < 128) return { value: BigInt(first), offset: offset + 1 };
-  const n = 256 - first;
-  if (n > 8) {
-    throw new SyntaxError(`Cannot decode gob uint at offset ${offset}: byte count ${n} exceeds 8`);
-  }
-  if (offset + 1 + n > end) throw truncated("uint", offset, 1 + n, end);
-  let v = 0n;
-  for (let i = 1; i <= n; i++) v = (v << 8n) | BigInt(bytes[offset + i]);
-  return { value: v, offset: offset + 1 + n };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.uint();
+  return { value, offset: r.pos };
 }
 
 function zigzag(v: bigint): bigint {
@@ -135,7 +200,7 @@ function zigzag(v: bigint): bigint {
 
 /** Number of bytes the gob encoding of a signed integer takes. */
 export function intLength(value: bigint | number): number {
-  return uintLength(zigzag(checkInt(value)));
+  return normalizedLength(normalizeInt(value));
 }
 
 /**
@@ -149,19 +214,19 @@ export function intLength(value: bigint | number): number {
  * ```
  */
 export function encodeInt(value: bigint | number, out: Uint8Array, offset: number): number {
-  return encodeUint(zigzag(checkInt(value)), out, offset);
+  return writeNormalized(normalizeInt(value), out, offset);
 }
 
 /** Reads a signed integer. */
 export function decodeInt(bytes: Uint8Array, offset: number, end = bytes.length): Decoded<bigint> {
-  const u = decodeUint(bytes, offset, end);
-  const value = (u.value & 1n) === 1n ? -(u.value >> 1n) - 1n : u.value >> 1n;
-  return { value, offset: u.offset };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.int();
+  return { value, offset: r.pos };
 }
 
 /** Writes a bool (the uint 0 or 1); returns the next offset. */
 export function encodeBool(value: boolean, out: Uint8Array, offset: number): number {
-  return encodeUint(value ? 1 : 0, out, offset);
+  return writeNormalized(value ? 1 : 0, out, offset);
 }
 
 /** Reads a bool; any value other than 0 or 1 is rejected. */
@@ -170,11 +235,9 @@ export function decodeBool(
   offset: number,
   end = bytes.length,
 ): Decoded<boolean> {
-  const u = decodeUint(bytes, offset, end);
-  if (u.value > 1n) {
-    throw new SyntaxError(`Cannot decode gob bool at offset ${offset}: value ${u.value}`);
-  }
-  return { value: u.value === 1n, offset: u.offset };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.bool();
+  return { value, offset: r.pos };
 }
 
 /**
@@ -188,14 +251,9 @@ export function decodeCount(
   end = bytes.length,
   what = "count",
 ): Decoded<number> {
-  const u = decodeUint(bytes, offset, end);
-  const left = end - u.offset;
-  if (u.value > BigInt(left)) {
-    throw new RangeError(
-      `Cannot decode gob ${what} at offset ${offset}: ${u.value} exceeds the ${left} bytes left`,
-    );
-  }
-  return { value: Number(u.value), offset: u.offset };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.count(what);
+  return { value, offset: r.pos };
 }
 
 /** Number of bytes the gob encoding of a byte slice takes. */
@@ -206,7 +264,7 @@ export function bytesLength(value: Uint8Array): number {
 /** Writes a byte slice (length, then the bytes); returns the next offset. */
 export function encodeBytes(value: Uint8Array, out: Uint8Array, offset: number): number {
   checkRoom(out, offset, bytesLength(value));
-  const next = encodeUint(value.length, out, offset);
+  const next = writeNormalized(value.length, out, offset);
   out.set(value, next);
   return next + value.length;
 }
@@ -217,8 +275,9 @@ export function decodeBytes(
   offset: number,
   end = bytes.length,
 ): Decoded<Uint8Array> {
-  const n = decodeCount(bytes, offset, end, "byte length");
-  return { value: bytes.slice(n.offset, n.offset + n.value), offset: n.offset + n.value };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.byteSlice();
+  return { value, offset: r.pos };
 }
 
 /** Number of bytes the gob encoding of a string (as UTF-8) takes. */
@@ -237,9 +296,9 @@ export function decodeString(
   offset: number,
   end = bytes.length,
 ): Decoded<string> {
-  const n = decodeCount(bytes, offset, end, "string length");
-  const value = utf8Decoder.decode(bytes.subarray(n.offset, n.offset + n.value));
-  return { value, offset: n.offset + n.value };
+  const r = new GobReader(bytes, offset, end);
+  const value = r.string();
+  return { value, offset: r.pos };
 }
 
 /**
@@ -256,8 +315,13 @@ export function decodeString(
  * ```
  */
 export class GobWriter {
-  #buf = new Uint8Array(64);
+  #buf: Uint8Array;
   #len = 0;
+
+  /** `capacity`: initial buffer size in bytes (it grows as needed). */
+  constructor(capacity = 64) {
+    this.#buf = new Uint8Array(Math.max(16, capacity));
+  }
 
   /** Bytes written so far. */
   get length(): number {
@@ -275,30 +339,64 @@ export class GobWriter {
 
   /** Appends an unsigned integer. */
   uint(value: bigint | number): void {
+    if (typeof value === "number" && value >= 0 && value < 128 && (value | 0) === value) {
+      this.#reserve(1);
+      this.#buf[this.#len++] = value;
+      return;
+    }
+    const v = normalizeUint(value);
     this.#reserve(9);
-    this.#len = encodeUint(value, this.#buf, this.#len);
+    this.#len = writeNormalized(v, this.#buf, this.#len);
   }
 
   /** Appends a signed integer. */
   int(value: bigint | number): void {
+    const v = normalizeInt(value);
     this.#reserve(9);
-    this.#len = encodeInt(value, this.#buf, this.#len);
+    this.#len = writeNormalized(v, this.#buf, this.#len);
   }
 
   /** Appends a bool. */
   bool(value: boolean): void {
-    this.uint(value ? 1 : 0);
+    this.#reserve(1);
+    this.#buf[this.#len++] = value ? 1 : 0;
   }
 
   /** Appends a byte slice with its length. */
   bytes(value: Uint8Array): void {
-    this.uint(value.length);
-    this.raw(value);
+    this.#reserve(9 + value.length);
+    const at = writeNormalized(value.length, this.#buf, this.#len);
+    this.#buf.set(value, at);
+    this.#len = at + value.length;
   }
 
   /** Appends a string as UTF-8 with its length. */
   string(value: string): void {
-    this.bytes(utf8Encoder.encode(value));
+    const n = value.length;
+    this.#reserve(9 + 3 * n);
+    const buf = this.#buf;
+    const at = this.#len;
+    if (n < 128) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 127) break;
+        buf[at + 1 + i] = c;
+      }
+      if (i === n) {
+        buf[at] = n;
+        this.#len = at + 1 + n;
+        return;
+      }
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: leave room for that
+    // length's prefix, then close the gap if the real prefix is shorter.
+    const room = normalizedLength(3 * n);
+    const { written } = utf8Encoder.encodeInto(value, buf.subarray(at + room));
+    const prefix = normalizedLength(written);
+    if (prefix !== room) buf.copyWithin(at + prefix, at + room, at + room + written);
+    writeNormalized(written, buf, at);
+    this.#len = at + prefix + written;
   }
 
   /** Appends bytes as they are. */
@@ -306,6 +404,37 @@ export class GobWriter {
     this.#reserve(value.length);
     this.#buf.set(value, this.#len);
     this.#len += value.length;
+  }
+
+  /**
+   * Starts a length-prefixed message: returns a mark for {@link endMessage}.
+   * Everything appended in between is the message body.
+   */
+  beginMessage(): number {
+    this.#reserve(1);
+    return this.#len++;
+  }
+
+  /** Writes the body length at `mark` (from {@link beginMessage}), moving the body if needed. */
+  endMessage(mark: number): void {
+    const body = this.#len - mark - 1;
+    const prefix = normalizedLength(body);
+    if (prefix > 1) {
+      this.#reserve(prefix - 1);
+      this.#buf.copyWithin(mark + prefix, mark + 1, this.#len);
+      this.#len += prefix - 1;
+    }
+    writeNormalized(body, this.#buf, mark);
+  }
+
+  /** Bytes the buffer holds before it must grow. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /** A view of everything written (valid until the next write). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
   }
 
   /** A copy of everything written. */
