@@ -1,7 +1,13 @@
 /**
- * `weave attach [addr...] [--no-multicast-route] <container>`: asks the router to plumb the
- * container (a network namespace: `ip netns` name, pid or namespace path) onto the weave
- * bridge with the given addresses, then prints the IPs as Weave does (`10.32.0.1 10.32.0.2`).
+ * `weave attach [addr...] [--without-dns] [-h|--hostname <fqdn>] [--no-multicast-route]
+ * <container>`: asks the router to plumb the container (a network namespace: `ip netns` name,
+ * pid or namespace path) onto the weave bridge with the given addresses, then prints the IPs as
+ * Weave does (`10.32.0.1 10.32.0.2`).
+ *
+ * weaveDNS: with `-h`/`--hostname` the addresses are registered under that name (a bare name
+ * goes into the weaveDNS domain); an `ip netns` container also gets
+ * `/etc/netns/<name>/resolv.conf` pointing at weaveDNS. `--without-dns` does neither. As in
+ * `dns-add`, `-h` is the hostname here, not help (`--help` is).
  *
  * `<addr>` is `[ip:]<cidr>`. The IPAM forms `net:<cidr>` and `net:default` (also what no address
  * means in Weave) are refused with a message until IP allocation is wired in. Also holds the
@@ -9,8 +15,9 @@
  *
  * @module
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { FormFields } from "../api/client.ts";
+import { DnsCommand } from "./dns_add.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import {
   callRouter,
@@ -104,13 +111,19 @@ export function callPlumbing(
 }
 
 /** Flags of `weave attach`. */
-export type AttachFlags = TargetFlags & { multicastRoute?: boolean };
+export type AttachFlags = TargetFlags & {
+  multicastRoute?: boolean;
+  hostname?: string;
+  withoutDns?: boolean;
+};
 
 /** Builds the `attach` command. */
 export function attachCommand(ctx: CommandContext): Command {
-  return withTargetOptions(new Command("attach"))
+  return withTargetOptions(new DnsCommand("attach"))
     .description("attach a container (netns name, pid or path) to weave: [addr...] <container>")
     .option("--no-multicast-route", "do not route multicast (224.0.0.0/4) via ethwe")
+    .option("-h, --hostname <fqdn>", "register the container's addresses in weaveDNS as <fqdn>")
+    .option("--without-dns", "neither register names nor write the container's resolv.conf")
     .argument("[args...]", "addresses ([ip:]<cidr>), then the container")
     .action(async (args: string[], flags: AttachFlags) => {
       ctx.exit(await runAttach(args, flags, ctx.io));
@@ -130,6 +143,8 @@ export function runAttach(args: string[], flags: AttachFlags, io: CliIo): Promis
     // Weave: no address at all means one from IPAM's default subnet.
     net: parsed.cidrs.length === 0 && parsed.ipam.length === 0 ? ["net:default"] : parsed.ipam,
     "no-multicast-route": flags.multicastRoute === false ? "true" : undefined,
+    hostname: flags.hostname,
+    "without-dns": flags.withoutDns ? "true" : undefined,
   };
   return callPlumbing(io, flags, { method: "POST", path: "/attach", form }, showAddrs);
 }

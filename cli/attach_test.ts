@@ -8,7 +8,7 @@ import { ApiError } from "../api/ops.ts";
 import { startApiServers } from "../api/server.ts";
 import { hostVethName } from "../datapath/attach.ts";
 import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
-import { plumbingRoutes } from "../datapath/http.ts";
+import { type PlumbingDns, type PlumbingOptions, plumbingRoutes } from "../datapath/http.ts";
 import { discardLogger } from "../lib/log.ts";
 import { attachCommand, parseAddrArgs, showAddrs } from "./attach.ts";
 import { detachCommand } from "./detach.ts";
@@ -26,6 +26,7 @@ interface Run {
 
 async function withRouter(
   fn: (run: (argv: string[]) => Promise<Run>, k: FakeKernel, nft: FakeNft) => Promise<void>,
+  extra: Pick<PlumbingOptions, "dns" | "watch"> = {},
 ) {
   const k = new FakeKernel();
   k.add("/run/netns/c1");
@@ -38,6 +39,7 @@ async function withRouter(
     mtu: 1410,
     nft: nft.run,
     namespaces: k.namespaces(),
+    ...extra,
   });
   const servers = await startApiServers(ops, { httpAddr: "127.0.0.1:0", log: discardLogger });
   const run = (argv: string[]) => runCommand([...argv, "--http-addr", servers.addresses.http!]);
@@ -205,3 +207,64 @@ Deno.test("Weave's POST /expose/{ip}/{prefixlen} exposes with masquerading, skip
 function matchParams(pattern: RegExp, url: string): Record<string, string> {
   return { ...pattern.exec(new URL(url).pathname)!.groups };
 }
+
+/** Records what the plumbing tells weaveDNS and the namespace watch. */
+class RecordingDns implements PlumbingDns {
+  calls: string[] = [];
+  attached(
+    _nl: unknown,
+    c: { id: string; cidrs: string[]; hostname?: string; withoutDns?: boolean },
+  ) {
+    this.calls.push(`attached ${c.id} ${c.cidrs.join(",")} ${c.hostname ?? "-"} ${!!c.withoutDns}`);
+    return Promise.resolve();
+  }
+  detached(_nl: unknown, c: { id: string; cidrs: string[]; full: boolean }) {
+    this.calls.push(`detached ${c.id} ${c.cidrs.join(",")} full=${c.full}`);
+    return Promise.resolve();
+  }
+  track(id: string) {
+    this.calls.push(`track ${id}`);
+  }
+  untrack(id: string) {
+    this.calls.push(`untrack ${id}`);
+  }
+}
+
+Deno.test("weave attach -h/--hostname and --without-dns reach weaveDNS; detach tells it what left", async () => {
+  const dns = new RecordingDns();
+  await withRouter(async (run) => {
+    const a = await run(["attach", "10.32.0.1/12", "-h", "db.weave.local", "c1"]);
+    assert.deepEqual(a, { code: 0, stdout: "10.32.0.1\n", stderr: "" });
+    assert.equal((await run(["attach", "--hostname", "web", "10.32.0.2/12", "c1"])).code, 0);
+    assert.equal((await run(["attach", "10.32.0.3/12", "--without-dns", "c2"])).code, 0);
+    assert.equal((await run(["detach", "10.32.0.2/12", "c1"])).code, 0);
+    assert.equal((await run(["detach", "c1"])).code, 0);
+    assert.equal((await run(["detach", "10.32.0.3/12", "c2"])).code, 0);
+    const bad = await run(["attach", "10.32.0.4/12", "-h", "bad name!", "c2"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid hostname "bad name!"/);
+  }, { dns, watch: dns });
+  assert.deepEqual(dns.calls, [
+    "track c1",
+    "attached c1 10.32.0.1/12 db.weave.local false",
+    "track c1",
+    "attached c1 10.32.0.1/12,10.32.0.2/12 web false",
+    "track c2",
+    "attached c2 10.32.0.3/12 - true",
+    "detached c1 10.32.0.2/12 full=false",
+    "untrack c1",
+    "detached c1 10.32.0.1/12 full=true",
+    "untrack c2",
+    "detached c2 10.32.0.3/12 full=true",
+  ]);
+});
+
+Deno.test("weave attach --help is help; -h is the hostname", () => {
+  const io = memoryIo({}, "test-help");
+  const cmd = attachCommand({ io, exit: () => {} });
+  cmd.copyInheritedSettings(new Command("weave"));
+  const help = cmd.helpInformation();
+  assert.match(help, /-h, --hostname <fqdn>/);
+  assert.match(help, /--without-dns/);
+  assert.match(help, /--help/);
+});

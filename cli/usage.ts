@@ -28,7 +28,8 @@ weave launch        [--password <pass>] [--trusted-subnets <cidr>,...]
 weave connect       [--replace] [<peer> ...]
       forget        <peer> ...
 
-weave attach        [<addr> ...] [--no-multicast-route] <container>
+weave attach        [<addr> ...] [--without-dns] [-h|--hostname <fqdn>]
+                    [--no-multicast-route] <container>
       detach        [<addr> ...] <container>
 weave expose        [<addr> ...] [--without-masquerade]
       hide          [<addr> ...]

@@ -14,6 +14,11 @@
  * The host end's name is derived from the id alone, so `weave ps` finds a container again by
  * hashing candidate ids (named namespaces, live pids, ids this router attached) — no state file.
  *
+ * With `dnsRoute` (weaveDNS's address for containers, see dns/reach.ts) the container also gets
+ * a route `<dnsRoute>/32 dev ethwe` and a permanent neighbour entry mapping that address to this
+ * host's bridge MAC: every host's bridge carries the same link-local address on the one weave
+ * L2 network, so the container must never ask ARP who has it.
+ *
  * @module
  */
 import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
@@ -22,6 +27,7 @@ import {
   addAddr,
   addRoute,
   addVeth,
+  AF_INET,
   delAddr,
   deleteLink,
   ExistsError,
@@ -31,11 +37,16 @@ import {
   listAddrs,
   listLinks,
   listRoutes,
+  neighMessage,
   type Netlink,
   NetlinkSocket,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
   NotFoundError,
+  NUD_PERMANENT,
   openNetns,
   parseIpNet,
+  RTM_NEWNEIGH,
   setLinkUp,
   setMaster,
   setMtu,
@@ -102,6 +113,32 @@ export function resolveContainer(ref: string): Container {
     );
   }
   return { id: name, path: `/run/netns/${name}` };
+}
+
+/**
+ * Whether container `id` (as {@link resolveContainer} names it) still has its namespace: the
+ * netns file, `/proc/<pid>` or the path exists. Ids that name no container (`weave:expose`,
+ * `weave:extern`) count as existing, so nothing is ever cleaned up for them.
+ *
+ * @example
+ * ```ts ignore
+ * containerExists("c1"); // true while /run/netns/c1 exists
+ * ```
+ */
+export function containerExists(id: string): boolean {
+  let path: string;
+  try {
+    path = resolveContainer(id).path;
+  } catch {
+    return true;
+  }
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /**
@@ -223,6 +260,8 @@ export interface AttachOptions {
   mtu?: number;
   /** Add 224.0.0.0/4 via ethwe (default true; `--no-multicast-route` turns it off). */
   multicastRoute?: boolean;
+  /** weaveDNS's address for containers: routed via ethwe, its neighbour the bridge's MAC. */
+  dnsRoute?: string;
   namespaces?: Namespaces;
   log?: Logger;
 }
@@ -261,6 +300,7 @@ export function attach(nl: Netlink, options: AttachOptions): AttachedContainer {
     const veth = ensureVeth({ nl, cnl, ns, c, bridge, mtu, log: options.log });
     try {
       configureContainer(cnl, cidrs, options.multicastRoute ?? true);
+      if (options.dnsRoute) ensureDnsRoute(cnl, options.dnsRoute, bridge.address ?? "");
     } catch (e) {
       if (veth.created) deleteQuietly(nl, veth.name);
       throw e;
@@ -347,6 +387,30 @@ function configureContainer(cnl: Netlink, cidrs: readonly string[], multicast: b
   if (!routes.some((r) => r.dst === MULTICAST_ROUTE)) {
     ignoreExists(() => addRoute(cnl, { dst: MULTICAST_ROUTE, dev: ethwe.index }));
   }
+}
+
+/** The route to weaveDNS via ethwe and its permanent neighbour entry (the bridge's MAC). */
+function ensureDnsRoute(cnl: Netlink, ip: string, bridgeMac: string): void {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(bridgeMac)) {
+    throw new Error(`Cannot route to weaveDNS at ${ip}: the bridge has no MAC address`);
+  }
+  const ethwe = getLink(cnl, CONTAINER_IFNAME);
+  const dst = `${formatIPv4(parseIPv4(ip))}/32`;
+  if (!listRoutes(cnl, { dev: ethwe.index }).some((r) => r.dst === dst)) {
+    ignoreExists(() => addRoute(cnl, { dst, dev: ethwe.index }));
+  }
+  const spec = {
+    family: AF_INET,
+    index: ethwe.index,
+    state: NUD_PERMANENT,
+    flags: 0,
+    lladdr: bridgeMac,
+    dst: ip,
+  };
+  cnl.request(
+    neighMessage(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, spec),
+    `add neighbour ${ip} lladdr ${bridgeMac} dev ${CONTAINER_IFNAME}`,
+  );
 }
 
 function ignoreExists(fn: () => void): void {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
   attach,
+  containerExists,
   ContainerNotFoundError,
   detach,
   formatPs,
   hostVethName,
   listAttached,
+  type Namespaces,
   parseHostCidrs,
   resolveContainer,
 } from "./attach.ts";
@@ -228,4 +230,54 @@ Deno.test("formatPs prints id, MAC and CIDRs without trailing space", () => {
     "weave:expose 7a:c4:8b:a1:e6:ad\nc1 ce:15:34:a9:b5:6d 10.2.5.1/24 10.2.6.1/24\n",
   );
   assert.equal(formatPs([]), "");
+});
+
+Deno.test("attach with dnsRoute routes weaveDNS via ethwe with the bridge's MAC as neighbour", () => {
+  const { nl, bridge, c1, namespaces } = rig();
+  const neighbours: string[] = [];
+  const withNeigh: Namespaces = {
+    ...namespaces,
+    netlink(path) {
+      const inner = namespaces.netlink(path);
+      return {
+        request(message, op) {
+          if (!op.startsWith("add neighbour")) return inner.request(message, op);
+          neighbours.push(op);
+          return [];
+        },
+        close: () => inner.close(),
+      };
+    },
+  };
+  const options = {
+    container: "c1",
+    cidrs: ["10.2.1.1/24"],
+    dnsRoute: "169.254.53.1",
+    namespaces: withNeigh,
+  };
+  attach(nl, options);
+  attach(nl, options); // again: the route is kept, the neighbour entry replaced
+  const ethwe = c1.link("ethwe")!;
+  assert.deepEqual(c1.routes, [
+    { dst: "224.0.0.0/4", oif: ethwe.index },
+    { dst: "169.254.53.1/32", oif: ethwe.index },
+  ]);
+  const want = `add neighbour 169.254.53.1 lladdr ${bridge.address} dev ethwe`;
+  assert.deepEqual(neighbours, [want, want]);
+});
+
+Deno.test("containerExists follows the namespace file; non-container ids always exist", async () => {
+  assert.equal(containerExists(`pid:${Deno.pid}`), true);
+  assert.equal(containerExists("pid:999999999"), false);
+  assert.equal(containerExists("weave:expose"), true);
+  assert.equal(containerExists("weave:extern"), true);
+  assert.equal(containerExists("wt-no-such-netns-here"), false);
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(containerExists(`${dir}/ns`), false);
+    await Deno.writeTextFile(`${dir}/ns`, "");
+    assert.equal(containerExists(`${dir}/ns`), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

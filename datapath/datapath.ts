@@ -28,14 +28,24 @@ export interface FrameConsumer {
   consume(key: ForwardKey, frame: Uint8Array, opts: { fromBroadcast: boolean }): void;
 }
 
+/** How a frame is being forwarded. */
+export interface ForwardOptions {
+  /** The frame is a copy of a broadcast (or of a frame to an unknown MAC). */
+  fromBroadcast: boolean;
+  /** The next hop must pass this broadcast copy on to peers beyond it. */
+  relay?: boolean;
+}
+
 /** An overlay connection that can carry data frames. */
 export interface OverlayForwarder extends OverlayConnection {
   /**
    * Sends one Ethernet frame to the remote of this connection; may queue and
    * aggregate. `frame` is only valid during the call. Returns false when the
-   * frame was dropped (too big, not established, ...).
+   * frame was not taken (too big, not established, or a frame this datapath
+   * cannot carry, e.g. one the remote must relay); the switch then tries the
+   * next working overlay. `relay` marks a broadcast copy the remote must pass on.
    */
-  forward(key: ForwardKey, frame: Uint8Array, opts: { fromBroadcast: boolean }): boolean;
+  forward(key: ForwardKey, frame: Uint8Array, opts: ForwardOptions): boolean;
   /** True while this forwarder's data path is usable (heartbeats flowing). */
   healthy(): boolean;
 }

@@ -4,7 +4,7 @@
  *
  * | route | form / query | answer |
  * | --- | --- | --- |
- * | `POST /attach` | `container`, `cidr`…, `no-multicast-route=true` | the addresses, one a line |
+ * | `POST /attach` | `container`, `cidr`…, `net`…, `no-multicast-route=true`, `hostname`, `without-dns=true` | the addresses, one a line |
  * | `POST /detach` | `container`, `cidr`… (none: all) | the addresses detached, one a line |
  * | `POST /expose` | `cidr`…, `skipNAT=true` | the addresses, one a line |
  * | `POST /expose/{ip}/{prefixlen}` | `skipNAT=true` (Weave's own route) | empty |
@@ -15,6 +15,12 @@
  * handled one at a time, so two `expose` calls never race on the nftables table, and each
  * attach/expose first makes sure the bridge exists (adopting or repairing it).
  *
+ * weaveDNS hooks in through {@link PlumbingDns}: after an attach (the container has its
+ * addresses and, with `PlumbingDns.address`, a route to weaveDNS) it registers `hostname` and
+ * writes the container's resolv.conf unless `without-dns=true`; after a detach it drops the
+ * names of the removed addresses (all of them when the container left weave). A
+ * {@link PlumbingWatch} is told which containers are attached, so their namespaces are watched.
+ *
  * @module
  */
 import { ApiError, type ApiRoute } from "../api/ops.ts";
@@ -24,6 +30,7 @@ import {
   attach,
   ContainerNotFoundError,
   detach,
+  EXPOSE_ID,
   formatPs,
   listAttached,
   type Namespaces,
@@ -48,6 +55,29 @@ export interface PlumbingOptions {
   namespaces?: Namespaces;
   /** Address allocation for `net:` forms and address-less attach/expose; absent: IPAM is off. */
   ipam?: PlumbingIpam;
+  /** weaveDNS for attached containers; absent: `hostname` and `without-dns` are ignored. */
+  dns?: PlumbingDns;
+  /** Told about containers attached and fully detached. */
+  watch?: PlumbingWatch;
+}
+
+/** What attach/detach need from weaveDNS (`dns/container_dns.ts` `ContainerDns` fits). */
+export interface PlumbingDns {
+  /** weaveDNS's address for containers, routed via their ethwe; absent: no route. */
+  readonly address?: string;
+  /** After attach; `cidrs` are all the container's addresses now. */
+  attached(
+    nl: Netlink,
+    c: { id: string; cidrs: string[]; hostname?: string; withoutDns?: boolean },
+  ): Promise<void>;
+  /** After detach; `full` when the container has no weave address left. */
+  detached(nl: Netlink, c: { id: string; cidrs: string[]; full: boolean }): Promise<void>;
+}
+
+/** The watch over attached containers' namespaces (`dns/container_watch.ts` fits). */
+export interface PlumbingWatch {
+  track(id: string): void;
+  untrack(id: string): void;
 }
 
 /** What attach/detach/expose need from IPAM. */
@@ -125,26 +155,50 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
     route("POST", /^\/attach$/, async (form, _p, signal) => {
       const container = required(form, "container");
       const id = resolveContainer(container).id;
+      const hostname = optionalHostname(form);
+      const withoutDns = form.get("without-dns") === "true";
       const allocated = await allocateNets(options.ipam, id, form.getAll("net"), signal);
-      return serial((nl) => {
+      return serial(async (nl) => {
         ensure(nl);
         const cidrs = [...form.getAll("cidr"), ...allocated];
         const multicastRoute = form.get("no-multicast-route") !== "true";
-        const done = attach(nl, { container, cidrs, bridge, mtu, multicastRoute, namespaces, log });
+        const dnsRoute = options.dns?.address;
+        const done = attach(nl, {
+          container,
+          cidrs,
+          bridge,
+          mtu,
+          multicastRoute,
+          dnsRoute,
+          namespaces,
+          log,
+        });
         if (done.id.startsWith("/")) known.add(done.id);
+        options.watch?.track(done.id);
         log.info(`Attached container "${done.id}" (${done.mac}) with ${cidrs.join(", ")}`);
+        await options.dns?.attached(nl, { id: done.id, cidrs: done.cidrs, hostname, withoutDns });
         return lines(parseHostCidrs(cidrs));
       });
     }),
     route("POST", /^\/detach$/, async (form) => {
       const container = required(form, "container");
-      const done = await serial((nl) =>
-        detach(nl, { container, cidrs: form.getAll("cidr"), namespaces })
-      );
+      const given = form.getAll("cidr");
+      const done = await serial(async (nl) => {
+        const out = detach(nl, { container, cidrs: given, namespaces });
+        const full = given.length === 0 || !stillAttached(nl, container, bridge, namespaces);
+        if (full) options.watch?.untrack(out.id);
+        await options.dns?.detached(nl, { id: out.id, cidrs: out.cidrs, full });
+        return out;
+      });
       log.info(`Detached ${done.cidrs.join(", ") || "nothing"} from container "${done.id}"`);
       if (options.ipam) {
-        if (form.getAll("cidr").length === 0) await options.ipam.release(done.id);
-        else for (const cidr of done.cidrs) await options.ipam.release(done.id, cidr);
+        // Addresses given by hand were never IPAM's: "not found" is no failure of detach.
+        const release = (cidr?: string) =>
+          options.ipam!.release(done.id, cidr).catch((e) =>
+            log.info(`Not released in IPAM: ${(e as Error).message}`)
+          );
+        if (given.length === 0) await release();
+        else for (const cidr of done.cidrs) await release(cidr);
       }
       return lines(done.cidrs);
     }),
@@ -195,6 +249,32 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
         }));
       })),
   ];
+}
+
+/** Whether the container still has an ethwe (a missing namespace: no). */
+function stillAttached(
+  nl: Netlink,
+  container: string,
+  bridge: string,
+  namespaces: Namespaces | undefined,
+): boolean {
+  try {
+    const found = listAttached(nl, { bridge, containers: [container], namespaces });
+    return found.some((c) => c.id !== EXPOSE_ID);
+  } catch (e) {
+    if (e instanceof ContainerNotFoundError) return false;
+    throw e;
+  }
+}
+
+/** The `hostname` form field (`db.weave.local`, or a bare `db`), checked. */
+function optionalHostname(form: URLSearchParams): string | undefined {
+  const name = form.get("hostname");
+  if (!name) return undefined;
+  if (name.length > 253 || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(name)) {
+    throw new ApiError(400, `Invalid hostname "${name}": want a DNS name like db.weave.local`);
+  }
+  return name;
 }
 
 function lines(items: readonly string[]): string {

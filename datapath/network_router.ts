@@ -34,6 +34,8 @@ export interface NetworkRouterMesh {
   broadcastNextHops(origin: PeerName): readonly PeerName[];
   /** The nickname of a known peer (ourselves included); undefined for unknown peers. */
   peerNick(name: PeerName): string | undefined;
+  /** Whether `hop` must pass our broadcasts on (some peer is reached through it); default no. */
+  relaysVia?(hop: PeerName): boolean;
 }
 
 /** Options of {@link NetworkRouter}. */
@@ -71,6 +73,7 @@ const STP_MAC = 0x0180c2000000;
 const ETHERNET_HEADER = 14;
 const UNICAST = Object.freeze({ fromBroadcast: false });
 const BROADCAST = Object.freeze({ fromBroadcast: true });
+const BROADCAST_RELAY = Object.freeze({ fromBroadcast: true, relay: true });
 
 /**
  * MAC learning and forwarding between the bridge and the overlay.
@@ -239,7 +242,8 @@ export class NetworkRouter implements FrameConsumer {
       if (!fwd) continue;
       key.srcPeer = origin;
       key.dstPeer = hop;
-      if (fwd.forward(key, frame, BROADCAST)) this.#stats.forwarded++;
+      const opts = this.#mesh.relaysVia?.(hop) ? BROADCAST_RELAY : BROADCAST;
+      if (fwd.forward(key, frame, opts)) this.#stats.forwarded++;
     }
   }
 

@@ -28,7 +28,13 @@
 import { discardLogger, type Logger } from "../lib/log.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import type { Overlay, OverlayConnection, OverlayConnectionParams } from "../mesh/overlay.ts";
-import type { ForwardKey, FrameConsumer, NetworkOverlay, OverlayForwarder } from "./datapath.ts";
+import type {
+  ForwardKey,
+  ForwardOptions,
+  FrameConsumer,
+  NetworkOverlay,
+  OverlayForwarder,
+} from "./datapath.ts";
 
 /** The TCP tag that carries sub-overlay control messages. */
 export const OVERLAY_CONTROL_TAG = 7;
@@ -245,11 +251,17 @@ class SwitchConnection implements OverlayForwarder {
   }
 
   /** Forwards over the chosen sub-connection; false when it cannot carry frames. */
-  forward(key: ForwardKey, frame: Uint8Array, opts: { fromBroadcast: boolean }): boolean {
+  forward(key: ForwardKey, frame: Uint8Array, opts: ForwardOptions): boolean {
     this.#choose();
-    const conn = this.#chosen?.conn;
-    return conn !== null && conn !== undefined && isForwarder(conn) &&
-      conn.forward(key, frame, opts);
+    const chosen = this.#chosen;
+    const conn = chosen?.conn;
+    if (conn && isForwarder(conn) && conn.forward(key, frame, opts)) return true;
+    // The chosen datapath declined (e.g. fastdp cannot relay): the next working one may take it.
+    for (const sub of this.#subs) {
+      if (sub === chosen || !sub.conn || !sub.established || !isForwarder(sub.conn)) continue;
+      if (sub.conn.forward(key, frame, opts)) return true;
+    }
+    return false;
   }
 
   /** True while some established sub-connection is healthy. */

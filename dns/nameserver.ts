@@ -11,6 +11,14 @@
  * Our own changes (add, delete, corrections of stale copies) are broadcast as
  * deltas; the mesh gossips the full zone periodically.
  *
+ * Listening: `listenAddress` is the address advertised (`GET /dns-address`,
+ * the status report, what attached containers are told to use); `alsoListen`
+ * adds further sockets answering the same zone (the router adds
+ * `127.0.0.1:53` for the host itself). Each may restrict its clients.
+ *
+ * With a {@link DnsStore}, our live entries are saved after every change and
+ * {@link Nameserver.restore} adds them back at start.
+ *
  * @module
  */
 import type { ApiRoute } from "../api/ops.ts";
@@ -31,6 +39,7 @@ import {
   type DnsServerOptions,
   splitHostPort,
 } from "./server.ts";
+import type { DnsRecord, DnsStore } from "./store.ts";
 import { Upstream, type UpstreamOptions } from "./upstream.ts";
 
 /** Default `--dns-domain`. */
@@ -54,8 +63,14 @@ export interface NameserverOptions {
   domain?: string;
   /** `--dns-ttl` (default 1). */
   ttl?: number;
-  /** `--dns-listen-address` (default `0.0.0.0:53`). */
+  /** `--dns-listen-address` (default `0.0.0.0:53`): the advertised address. */
   listenAddress?: string;
+  /** Which clients the advertised address answers (default: all). */
+  allow?: (source: string) => boolean;
+  /** Further addresses answering the same zone. */
+  alsoListen?: readonly DnsListener[];
+  /** Where our own entries are kept across restarts (default: nowhere). */
+  store?: DnsStore;
   /** `--resolv-conf`, `--dns-fallback-timeout` (as `timeoutMs`), or fixed servers. */
   upstream?: Omit<UpstreamOptions, "log" | "filterAddress">;
   log: Logger;
@@ -65,6 +80,14 @@ export interface NameserverOptions {
   random?: () => number;
   /** Server limits (defaults in {@link DnsServer}). */
   server?: Pick<DnsServerOptions, "maxInFlight" | "maxTcpConnections" | "tcpIdleMs">;
+}
+
+/** A further address the DNS server listens on. */
+export interface DnsListener {
+  /** `host:port`. */
+  address: string;
+  /** Which clients it answers (default: all). */
+  allow?: (source: string) => boolean;
 }
 
 /** The weaveDNS subsystem. */
@@ -79,7 +102,10 @@ export class Nameserver {
   readonly upstream: Upstream;
   #log: Logger;
   #clock: () => number;
-  #server: DnsServer;
+  /** The advertised listener first. */
+  #servers: DnsServer[];
+  #store?: DnsStore;
+  #saving: Promise<void> = Promise.resolve();
   #channel?: { gossipBroadcast(data: GossipData): void };
   #isKnownPeer: (name: PeerName) => boolean = () => true;
   #purgeTimer?: TimerId;
@@ -112,12 +138,20 @@ export class Nameserver {
       log: this.#log,
       random: opts.random,
     });
-    this.#server = new DnsServer({
-      ...opts.server,
-      listenAddress: this.listenAddress,
-      handler,
-      log: this.#log,
-    });
+    const listeners = [
+      { address: this.listenAddress, allow: opts.allow },
+      ...(opts.alsoListen ?? []),
+    ];
+    this.#servers = listeners.map((l) =>
+      new DnsServer({
+        ...opts.server,
+        listenAddress: l.address,
+        allow: l.allow,
+        handler,
+        log: this.#log,
+      })
+    );
+    this.#store = opts.store;
   }
 
   /** Creates the `nameserver` gossip channel and follows the topology. */
@@ -129,15 +163,54 @@ export class Nameserver {
 
   /** Binds the DNS sockets and starts purging old tombstones; throws if it cannot listen. */
   async start(): Promise<void> {
-    await this.#server.start();
+    const started: DnsServer[] = [];
+    try {
+      for (const server of this.#servers) {
+        await server.start();
+        started.push(server);
+      }
+    } catch (e) {
+      for (const server of started) await server.stop();
+      throw e;
+    }
     this.#purgeTimer = setInterval(() => this.purgeTombstones(), TOMBSTONE_TIMEOUT_S * 1000);
-    this.#log.info(`listening on ${this.dnsAddressPort()}, for domain ${this.domain}`);
+    const where = this.#servers.map((s) => s.address).join(", ");
+    this.#log.info(`listening on ${where}, for domain ${this.domain}`);
   }
 
-  /** Stops the DNS server and the purge timer. */
+  /** Stops the DNS servers and the purge timer; waits for the last save. */
   async stop(): Promise<void> {
     clearInterval(this.#purgeTimer);
-    await this.#server.stop();
+    for (const server of this.#servers) await server.stop();
+    await this.#saving;
+  }
+
+  /**
+   * Adds back the stored entries whose container still exists (`exists`), and
+   * saves the file again without the others; returns the entries added.
+   */
+  async restore(exists: (containerID: string) => boolean): Promise<Entry[]> {
+    if (!this.#store) return [];
+    const records = await this.#store.load();
+    const added: Entry[] = [];
+    for (const r of records) {
+      if (!exists(r.containerID)) {
+        this.#log.info(`not restoring ${r.hostname} of ${r.containerID}: the container is gone`);
+        continue;
+      }
+      const e = this.addEntry(r.containerID, r.addr, r.hostname);
+      if (e) added.push(e);
+    }
+    if (added.length !== records.length) this.#persist();
+    await this.#saving;
+    return added;
+  }
+
+  /** Our live entries as stored records. */
+  ownRecords(): DnsRecord[] {
+    return this.entries.all()
+      .filter((e) => e.origin === this.ourName && e.tombstone === 0)
+      .map((e) => ({ containerID: e.containerID, addr: e.addr, hostname: e.hostname }));
   }
 
   /**
@@ -157,6 +230,7 @@ export class Nameserver {
     this.#log.info(`adding entry for ${containerID}: ${hostname} -> ${formatIPv4(addr)}`);
     const entry = this.entries.add({ hostname, containerID, origin: this.ourName, addr });
     this.#broadcast([entry]);
+    this.#persist();
     return entry;
   }
 
@@ -167,6 +241,7 @@ export class Nameserver {
       this.#log.info(`tombstoning entry ${e.hostname} -> ${formatIPv4(e.addr)}`);
     }
     this.#broadcast(done);
+    if (done.length > 0) this.#persist();
     return done;
   }
 
@@ -186,9 +261,14 @@ export class Nameserver {
     return this.entries.countLive(this.ourName);
   }
 
-  /** The DNS address as `host:port` (the bound port once started). */
+  /** The advertised DNS address as `host:port` (the bound port once started). */
   dnsAddressPort(): string {
-    return this.#server.address ?? this.listenAddress;
+    return this.#servers[0].address ?? this.listenAddress;
+  }
+
+  /** Every address listened on, advertised first (`host:port` once started, else `""`). */
+  listenAddresses(): string[] {
+    return this.#servers.map((s) => s.address ?? "");
   }
 
   /** The DNS part of the status report. */
@@ -217,6 +297,16 @@ export class Nameserver {
 
   #now(): number {
     return Math.floor(this.#clock() / 1000);
+  }
+
+  /** Saves our live entries (the latest state wins; failures are logged). */
+  #persist(): void {
+    const store = this.#store;
+    if (!store) return;
+    const records = this.ownRecords();
+    this.#saving = store.save(records).catch((e) => {
+      this.#log.warn(`Cannot save DNS records to "${store.path}": ${(e as Error).message}`);
+    });
   }
 
   #broadcast(entries: Entry[]): void {

@@ -11,6 +11,7 @@ import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import { decodeDnsGossip, type DnsGossipData } from "./gossip.ts";
 import { isSubDomain, Nameserver, NAMESERVER_CHANNEL } from "./nameserver.ts";
 import { decodePacket, encodePacket } from "./packet.ts";
+import { DnsStore } from "./store.ts";
 import { udpExchange } from "./upstream.ts";
 
 const H1 = parsePeerName("02:00:00:00:00:01");
@@ -193,4 +194,55 @@ Deno.test("isSubDomain compares case-insensitively on label boundaries", () => {
   assert.ok(isSubDomain("weave.local", "weave.local."));
   assert.ok(!isSubDomain("weave.local.", "aweave.local."));
   assert.ok(isSubDomain(".", "anything."));
+});
+
+Deno.test("Nameserver serves the zone on every listen address, each with its own clients", async () => {
+  const ns = new Nameserver({
+    ourName: H1,
+    listenAddress: "127.0.0.1:0",
+    allow: () => false,
+    alsoListen: [{ address: "127.0.0.1:0" }],
+    upstream: { resolvConf: "/nonexistent/resolv.conf", timeoutMs: 100 },
+    log: discardLogger,
+  });
+  ns.addEntry("c1", parseIPv4("10.32.0.1"), "web.weave.local");
+  await ns.start();
+  try {
+    const [advertised, also] = ns.listenAddresses().map((a) => Number(a.split(":")[1]));
+    assert.equal(ns.dnsAddressPort(), `127.0.0.1:${advertised}`);
+    assert.notEqual(also, advertised);
+    const query = encodePacket({ id: 9, questions: [{ name: "web.weave.local", type: "A" }] });
+    const res = decodePacket(await udpExchange(query, "127.0.0.1", also, 2000));
+    assert.deepEqual(res.answers!.map((a) => a.data), ["10.32.0.1"]);
+    await assert.rejects(() => udpExchange(query, "127.0.0.1", advertised, 300));
+  } finally {
+    await ns.stop();
+  }
+});
+
+Deno.test("with a store, our live entries are saved and restored if their container exists", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new DnsStore(`${dir}/weavedns.json`);
+    const opts = { ourName: H1, listenAddress: "127.0.0.1:0", store, log: discardLogger };
+    const first = new Nameserver(opts);
+    first.addEntry("c1", parseIPv4("10.32.0.1"), "db.weave.local");
+    first.addEntry("c2", parseIPv4("10.32.0.2"), "web.weave.local");
+    first.addEntry("c3", parseIPv4("10.32.0.3"), "old.weave.local");
+    first.deleteEntry({ containerID: "c3" });
+    await first.stop(); // waits for the last save
+    assert.deepEqual((await store.load()).map((r) => r.containerID), ["c1", "c2"]);
+
+    const second = new Nameserver(opts);
+    const restored = await second.restore((id) => id !== "c2");
+    assert.deepEqual(restored.map((e) => [e.containerID, e.hostname]), [["c1", "db.weave.local."]]);
+    assert.deepEqual(second.ownRecords(), [
+      { containerID: "c1", addr: parseIPv4("10.32.0.1"), hostname: "db.weave.local." },
+    ]);
+    assert.deepEqual((await store.load()).map((r) => r.containerID), ["c1"], "c2 is forgotten");
+    await second.stop();
+    assert.deepEqual(await new Nameserver({ ...opts, store: undefined }).restore(() => true), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

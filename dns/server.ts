@@ -10,7 +10,10 @@
  *   drops them, and the client retries;
  * - TCP: at most `maxTcpConnections` connections; a connection that sends
  *   nothing for `tcpIdleMs` (including one stuck half-way through a message
- *   whose length prefix promised more) is closed; a zero length closes it.
+ *   whose length prefix promised more) is closed; a zero length closes it;
+ * - with `allow`, queries (UDP) and connections (TCP) from other source
+ *   addresses are dropped unanswered, so a listener on an address the
+ *   underlay could reach never serves strangers.
  *
  * @module
  */
@@ -37,6 +40,8 @@ export interface DnsServerOptions {
   maxTcpConnections?: number;
   /** Idle time after which a TCP connection is closed (default 10 s). */
   tcpIdleMs?: number;
+  /** Which client addresses are answered (default: all). */
+  allow?: (source: string) => boolean;
 }
 
 /** Splits `host:port` or `[v6]:port`. */
@@ -125,13 +130,25 @@ export class DnsServer {
   }
 
   #onDatagram(msg: Uint8Array, address: string, port: number): void {
-    if (this.#stopped || this.#busy()) return;
+    if (this.#stopped || this.#busy() || !this.#allowed(address)) return;
     this.#track(this.#answer(msg, "udp")).then((reply) => {
       if (!reply || this.#stopped) return;
       this.#udp?.send(reply, port, address, (e: Error | null) => {
         if (e) this.#opts.log.debug(`Cannot answer ${address}:${port}: ${e.message}`);
       });
     });
+  }
+
+  #allowed(address: string): boolean {
+    const allow = this.#opts.allow;
+    if (!allow) return true;
+    const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+    try {
+      return allow(v4);
+    } catch (e) {
+      this.#opts.log.warn(`DNS source check failed for ${address}: ${(e as Error).message}`);
+      return false;
+    }
   }
 
   /** Runs the handler; never rejects. */
@@ -152,7 +169,8 @@ export class DnsServer {
       } catch {
         return; // closed
       }
-      if (this.#conns.size >= (this.#opts.maxTcpConnections ?? 64)) {
+      const from = (conn.remoteAddr as Deno.NetAddr).hostname;
+      if (this.#conns.size >= (this.#opts.maxTcpConnections ?? 64) || !this.#allowed(from)) {
         closeQuietly(conn);
         continue;
       }

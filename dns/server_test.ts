@@ -233,3 +233,36 @@ Deno.test("DnsServer.start fails cleanly when the port is taken", async () => {
     await server.stop();
   }
 });
+
+Deno.test("DnsServer with allow answers only the clients it allows, over UDP and TCP", async () => {
+  const seen: string[] = [];
+  let open = false;
+  const server = new DnsServer({
+    listenAddress: "127.0.0.1:0",
+    handler: (msg) => {
+      const p = decodePacket(msg);
+      return Promise.resolve(encodePacket({ id: p.id, type: "response", questions: p.questions }));
+    },
+    allow: (source) => {
+      seen.push(source);
+      return open;
+    },
+    log: discardLogger,
+  });
+  await server.start();
+  const port = splitHostPort(server.address!).port;
+  try {
+    await assert.rejects(() => udpExchange(q("web.weave.local"), "127.0.0.1", port, 300));
+    await assert.rejects(() => tcpExchange(q("web.weave.local"), "127.0.0.1", port, 1000));
+    assert.ok(seen.length >= 2 && seen.every((s) => s === "127.0.0.1"), seen.join(","));
+    open = true;
+    for (const ex of [udpExchange, tcpExchange]) {
+      assert.equal(
+        decodePacket(await ex(q("web.weave.local"), "127.0.0.1", port, 2000)).id,
+        0x4242,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+});

@@ -16,7 +16,9 @@ import { MeshRouter } from "../mesh/router.ts";
 import type { WeaverConfig } from "./config.ts";
 import { loadState, saveState, statePath } from "./state_store.ts";
 import { buildReport } from "./status.ts";
-import { Nameserver } from "../dns/nameserver.ts";
+import type { Nameserver } from "../dns/nameserver.ts";
+import { startWeaveDns, type WeaveDns } from "../dns/weave_dns.ts";
+import { containerExists, EXPOSE_ID, listAttached } from "../datapath/attach.ts";
 import { ensureBridge } from "../datapath/bridge.ts";
 import { plumbingRoutes } from "../datapath/http.ts";
 import {
@@ -124,6 +126,26 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
     ipam.register(mesh);
     await ipam.start();
   }
+  // weaveDNS: see dns/weave_dns.ts for where it listens and how containers reach it.
+  const dns: WeaveDns | undefined = config.noDns ? undefined : await startWeaveDns({
+    ourName: name,
+    mesh,
+    domain: config.dnsDomain,
+    ttl: config.dnsTtl,
+    listenAddress: config.dnsListenAddress,
+    upstream: { resolvConf: config.resolvConf, timeoutMs: config.dnsFallbackTimeoutMs },
+    dbPrefix: config.dbPrefix,
+    bridge: config.bridge,
+    netlink: hostNl,
+    attached: () =>
+      listAttached(hostNl, { bridge: config.bridge }).filter((c) => c.id !== EXPOSE_ID),
+    exists: containerExists,
+    onGone: async (id) => {
+      if (ipam?.ownedAddresses().some((o) => o.ident === id)) await ipam.delete(id);
+    },
+    log,
+  });
+  const nameserver = dns?.nameserver;
   const routes: ApiRoute[] = [
     ...plumbingRoutes({
       netlink: hostNl,
@@ -131,23 +153,12 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
       bridge: config.bridge,
       mtu: config.mtu,
       ipam: ipam && plumbingIpam(ipam),
+      dns: dns?.containers,
+      watch: dns?.watch,
     }),
     ...(ipam?.routes() ?? []),
+    ...(nameserver?.routes() ?? []),
   ];
-  let nameserver: Nameserver | undefined;
-  if (!config.noDns) {
-    nameserver = new Nameserver({
-      ourName: name,
-      domain: config.dnsDomain,
-      ttl: config.dnsTtl,
-      listenAddress: config.dnsListenAddress || DEFAULT_DNS_LISTEN,
-      upstream: { resolvConf: config.resolvConf, timeoutMs: config.dnsFallbackTimeoutMs },
-      log,
-    });
-    nameserver.register(mesh);
-    await nameserver.start();
-    routes.push(...nameserver.routes());
-  }
   log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
   for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
     log.error(err.message);
@@ -177,7 +188,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   ipam?.stop();
   mesh.stop();
-  await nameserver?.stop();
+  await dns?.stop();
   datapath.router.stop();
   await datapath.capture.stop();
   await overlay.stop();
@@ -191,6 +202,27 @@ interface Subsystems {
   nameserver?: Nameserver;
   ipam?: Allocator;
   datapath: { router: NetworkRouter; capture: TapCapture };
+}
+
+/**
+ * Which neighbours pass our broadcasts on: those through which some other peer is
+ * reached. Recomputed at most once a second (it is asked per broadcast frame).
+ */
+function relayHops(mesh: MeshRouter): (hop: PeerName) => boolean {
+  let at = 0;
+  let hops = new Set<PeerName>();
+  return (hop) => {
+    const now = Date.now();
+    if (now - at > 1000) {
+      at = now;
+      hops = new Set();
+      for (const p of mesh.peers.all()) {
+        const via = mesh.routes.unicast(p.name);
+        if (via !== undefined && via !== 0n && via !== p.name) hops.add(via);
+      }
+    }
+    return hops.has(hop);
+  };
 }
 
 /** The TAP port through which sleeve sees and injects the bridge's frames. */
@@ -260,6 +292,7 @@ function startSleeveCapture(
       unicastNextHop: (d) => mesh.routes.unicast(d),
       broadcastNextHops: (o) => mesh.routes.broadcast(o),
       peerNick: (p) => mesh.peers.get(p)?.nickName,
+      relaysVia: relayHops(mesh),
     },
     overlay,
     inject: (f) => capture.inject(f),
@@ -281,17 +314,14 @@ function plumbingIpam(ipam: Allocator): PlumbingIpam {
       return `${formatIPv4(got.addr)}/${got.prefix}`;
     },
     async release(ident, cidr) {
+      // Addresses given explicitly were never IPAM's: nothing to release (as Weave).
+      if (!ipam.ownedAddresses().some((o) => o.ident === ident)) return;
       if (cidr === undefined) return await ipam.delete(ident);
-      await ipam.free(ident, parseCidr(`${cidr.split("/")[0]}/32`).network);
+      const addr = parseCidr(`${cidr.split("/")[0]}/32`).network;
+      if (ipam.lookup(ident).some((o) => o.addr === addr)) await ipam.free(ident, addr);
     },
   };
 }
-
-/**
- * Where weaveDNS listens when `--dns-listen-address` is not given: loopback of
- * the host's namespace (never an open resolver on the underlay).
- */
-const DEFAULT_DNS_LISTEN = "127.0.0.1:53";
 
 function routerOps(
   mesh: MeshRouter,

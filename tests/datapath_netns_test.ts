@@ -82,6 +82,17 @@ Deno.test({
 
 Deno.test({
   ...E2E,
+  name: label("partial connectivity over fastdp: h1's and h3's containers talk via h2"),
+  async fn() {
+    await using net = await TestNet.create({ hosts: 3 });
+    await net.blockLink(1, 3);
+    const containers = await meshWithContainers(net, []);
+    await pingAll(net, [containers[0], containers[2]], 30_000);
+  },
+});
+
+Deno.test({
+  ...E2E,
   name: label("fastdp: containers ping each other over kernel VXLAN"),
   async fn() {
     await using net = await TestNet.create({ hosts: 3 });

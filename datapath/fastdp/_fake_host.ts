@@ -84,6 +84,8 @@ export class FakeHost implements FastdpHost {
   readonly bridges = new Set<string>(["weave"]);
   opened = 0;
   closed = 0;
+  /** Ports whose learned MACs were forgotten (`port` or `port mac`), in order. */
+  readonly forgotten: string[] = [];
   #ifindex = 10;
 
   constructor(readonly wire: FakeWire, readonly ip: string) {
@@ -122,6 +124,11 @@ export class FakeHost implements FastdpHost {
     const dev = this.devices.get(name);
     if (!dev) throw new Error(`Cannot set bridge port flags on link "${name}": no such device`);
     dev.active = active;
+  }
+
+  forgetLearned(name: string, mac?: string): number {
+    this.forgotten.push(mac === undefined ? name : `${name} ${mac}`);
+    return 0;
   }
 
   openSocket(ifindex: number): FrameSocket {

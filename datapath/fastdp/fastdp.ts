@@ -14,6 +14,12 @@
  * healthy, so while fastdp is down frames for that peer go to sleeve instead. One receive loop
  * waits on all devices' sockets with a single poll.
  *
+ * When a peer's port turns active again (fastdp recovered), the MACs the bridge learned on the
+ * sleeve port are forgotten: while on sleeve the bridge learned the remote containers' MACs
+ * there, and a unicast frame it keeps sending to sleeve would be dropped (sleeve's forwarder
+ * defers to the healthy fastdp one, which leaves forwarding to the bridge). Forgetting them
+ * makes the bridge flood once and learn the MACs on the VXLAN port.
+ *
  * Devices are named `vxw` + the peer's 12 hex digits, created when a connection is prepared and
  * deleted when its last connection stops; a short-ID change ({@link FastDatapath.invalidateRoutes})
  * re-creates them with the new VNIs, and `start()` removes devices a previous run left.
@@ -30,6 +36,7 @@ import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
 import type { TimerId } from "../../lib/timer.ts";
 import type { FrameConsumer, NetworkOverlay, OverlayForwarder } from "../datapath.ts";
 import {
+  FASTDP_HEARTBEAT_FEATURE,
   FASTDP_TIMING,
   type FastdpClock,
   FastdpForwarder,
@@ -40,10 +47,16 @@ import { heartbeatLength, heartbeatUID } from "./heartbeat.ts";
 import type { FastdpHost, FrameSocket, VxlanDeviceSpec } from "./host.ts";
 import { peerVNIs, vxlanDeviceName } from "./vni.ts";
 
+/** The bridge port of the sleeve capture (Weave's name for it). */
+export const SLEEVE_PORT = "vethwe-pcap";
 /** The datapath MTU Weave uses by default. */
 export const DEFAULT_FASTDP_MTU = 1376;
 /** How long one poll of the receive loop may block (so new devices are picked up). */
 const POLL_MS = 200;
+/** A MAC is forgotten on the sleeve port at most this often. */
+const FORGET_INTERVAL_MS = 1000;
+/** At most this many MACs are remembered for {@link FORGET_INTERVAL_MS}. */
+const FORGET_TABLE_SIZE = 4096;
 /** Receive buffer: larger than any heartbeat (14 + 65535). */
 const RECEIVE_BUFFER = 65_600;
 
@@ -67,6 +80,8 @@ export interface FastDatapathOptions {
   localIP?: () => string;
   /** Datapath MTU; default {@link DEFAULT_FASTDP_MTU}. */
   mtu?: number;
+  /** Bridge port of the sleeve capture; default {@link SLEEVE_PORT}. */
+  sleevePort?: string;
   /** Devices and sockets (see `host.ts` `kernelFastdpHost`). */
   host: FastdpHost;
   log: Logger;
@@ -92,6 +107,13 @@ export interface FastdpPeerDiagnostics extends FastdpForwarderStatus {
   NickName: string;
   Device: string;
   ConnUID: string;
+}
+
+/** `aa:bb:cc:dd:ee:ff` of the first 6 bytes (an Ethernet frame's destination). */
+function formatMac(frame: Uint8Array): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 6; i++) parts.push(frame[i].toString(16).padStart(2, "0"));
+  return parts.join(":");
 }
 
 /** IPv4 text of an address, unwrapping `::ffff:a.b.c.d`; `undefined` for anything else. */
@@ -132,6 +154,8 @@ export class FastDatapath implements NetworkOverlay {
   #wake: (() => void) | null = null;
   readonly #buffer = new Uint8Array(RECEIVE_BUFFER);
   readonly #stats = { framesReceived: 0, unknownConnection: 0, receiveErrors: 0 };
+  /** When each MAC was last forgotten on the sleeve port (`performance.now()`). */
+  readonly #forgotAt = new Map<string, number>();
 
   constructor(opts: FastDatapathOptions) {
     this.#mtu = opts.mtu ?? DEFAULT_FASTDP_MTU;
@@ -157,8 +181,14 @@ export class FastDatapath implements NetworkOverlay {
     this.#loop = this.#receiveLoop();
   }
 
-  /** Fastdp adds no features itself; the overlay switch advertises it in `Overlays`. */
-  addFeaturesTo(_features: Record<string, string>): void {}
+  /**
+   * Advertises our slow heartbeat interval ({@link FASTDP_HEARTBEAT_FEATURE}), so peers like us
+   * detect a dead VXLAN path within seconds; the overlay switch advertises fastdp itself in
+   * `Overlays`.
+   */
+  addFeaturesTo(features: Record<string, string>): void {
+    features[FASTDP_HEARTBEAT_FEATURE] = String(this.#timing.slowHeartbeatMs);
+  }
 
   /** Frames never reach userspace on fastdp (the bridge forwards them), so this is unused. */
   setConsumer(_consumer: FrameConsumer): void {}
@@ -196,6 +226,7 @@ export class FastDatapath implements NetworkOverlay {
       port: {
         send: (frame) => this.#send(vport, frame),
         setHealthy: (f, healthy) => this.#setHealthy(vport, f, healthy),
+        misdirected: (frame) => this.#forgetOnSleeve(frame),
       },
       mtu: this.#mtu,
       timing: this.#timing,
@@ -370,9 +401,36 @@ export class FastDatapath implements NetworkOverlay {
     vport.active = active;
     try {
       this.#host.setPortActive(vport.spec.name, active);
+      if (active) {
+        const port = this.#opts.sleevePort ?? SLEEVE_PORT;
+        const n = this.#host.forgetLearned(port);
+        if (n > 0) this.#log.debug(`fastdp: forgot ${n} MACs learned on ${port}`);
+      }
     } catch (e) {
       vport.lastError = e instanceof Error ? e.message : String(e);
       this.#log.error(`fastdp: cannot switch port ${vport.spec.name}: ${vport.lastError}`);
+    }
+  }
+
+  /**
+   * Makes the bridge forget the destination MAC of `frame` on the sleeve port, at most once a
+   * second per MAC (the frames that follow are flooded, reaching sleeve too, until the bridge
+   * learns the MAC on the VXLAN port).
+   */
+  #forgetOnSleeve(frame: Uint8Array): void {
+    const mac = formatMac(frame);
+    const now = performance.now();
+    const last = this.#forgotAt.get(mac);
+    if (last !== undefined && now - last < FORGET_INTERVAL_MS) return;
+    if (this.#forgotAt.size >= FORGET_TABLE_SIZE) this.#forgotAt.clear();
+    this.#forgotAt.set(mac, now);
+    const port = this.#opts.sleevePort ?? SLEEVE_PORT;
+    try {
+      if (this.#host.forgetLearned(port, mac) > 0) {
+        this.#log.debug(`fastdp: ${mac} was learned on ${port}; forgot it`);
+      }
+    } catch (e) {
+      this.#log.warn(`fastdp: cannot forget ${mac} on ${port}: ${(e as Error).message}`);
     }
   }
 

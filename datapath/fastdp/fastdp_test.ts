@@ -43,7 +43,12 @@ interface Side {
 }
 
 /** Prepares both ends of one connection (a dialled b), control messages relayed in order. */
-function connect(a: FastDatapath, b: FastDatapath, connUID = 0x1234n): [Side, Side] {
+function connect(
+  a: FastDatapath,
+  b: FastDatapath,
+  connUID = 0x1234n,
+  exchangeFeatures = false,
+): [Side, Side] {
   const sides: Side[] = [];
   const make = (dp: FastDatapath, outbound: boolean, other: () => Side): Side => {
     const side = { established: 0, errors: [] as Error[] } as Side;
@@ -57,7 +62,7 @@ function connect(a: FastDatapath, b: FastDatapath, connUID = 0x1234n): [Side, Si
         : { hostname: "::ffff:192.0.2.1", port: 41000 },
       outbound,
       connUID,
-      remoteFeatures: {},
+      remoteFeatures: featuresOf(exchangeFeatures ? (outbound ? b : a) : undefined),
       sendControlMessage: (tag, body) =>
         queueMicrotask(() => other().fwd.controlMessage(tag, body.slice())),
       onEstablished: () => side.established++,
@@ -71,6 +76,13 @@ function connect(a: FastDatapath, b: FastDatapath, connUID = 0x1234n): [Side, Si
   sides[0].fwd.confirm();
   sides[1].fwd.confirm();
   return [sides[0], sides[1]];
+}
+
+/** What `dp` advertises in the handshake; nothing (a Go peer's view) without `dp`. */
+function featuresOf(dp: FastDatapath | undefined): Record<string, string> {
+  const features: Record<string, string> = {};
+  dp?.addFeaturesTo(features);
+  return features;
 }
 
 const bothHealthy = (x: Side, y: Side) => x.fwd.healthy() && y.fwd.healthy();
@@ -139,12 +151,62 @@ Deno.test("fastdp falls back when the wire is cut and returns by itself", async 
         "fastdp ->[192.0.2.2:6784|00:00:00:00:00:b2(b)]: no heartbeat for 0.4s, falling back to sleeve",
       )
     ));
+    assert.deepEqual(a.host.forgotten, ["vethwe-pcap"], "forgot sleeve's MACs on first activation");
     wire.cut = false;
     await waitFor(() => bothHealthy(x, y), { what: "healthy again", intervalMs: 10 });
     assert.equal(a.host.devices.get("vxw0000000000b2")!.active, true);
+    assert.deepEqual(a.host.forgotten, ["vethwe-pcap", "vethwe-pcap"], "and on recovery");
     assert.ok(b.log.lines.some((l) => l.endsWith("heartbeats resumed, back to fastdp")));
     assert.equal(x.established, 1, "no second establishment");
     assert.equal(x.errors.length + y.errors.length, 0);
+  } finally {
+    await a.dp.stop();
+    await b.dp.stop();
+  }
+});
+
+Deno.test("fastdp advertises its heartbeat interval and times out peers that do within 3.5 of them", async () => {
+  const { wire, a, b } = await pair();
+  try {
+    assert.deepEqual(featuresOf(a.dp), { FastdpHeartbeatMs: "100" });
+    const [x, y] = connect(a.dp, b.dp, 0x1234n, true);
+    await waitFor(() => bothHealthy(x, y), { what: "both healthy", intervalMs: 10 });
+    assert.equal(x.fwd.status().heartbeatTimeoutMs, 350);
+    const peers = a.dp.diagnostics().Peers as { heartbeatTimeoutMs: number }[];
+    assert.equal(peers[0].heartbeatTimeoutMs, 350);
+    wire.cut = true;
+    await waitFor(() => !x.fwd.healthy() && !y.fwd.healthy(), {
+      what: "both unhealthy",
+      intervalMs: 10,
+    });
+    assert.ok(
+      a.log.lines.some((l) => l.endsWith("no heartbeat for 0.35s, falling back to sleeve")),
+    );
+    wire.cut = false;
+    await waitFor(() => bothHealthy(x, y), { what: "healthy again", intervalMs: 10 });
+  } finally {
+    await a.dp.stop();
+    await b.dp.stop();
+  }
+});
+
+Deno.test("fastdp makes the bridge forget a MAC on sleeve's port at most once a second", async () => {
+  const { a, b } = await pair();
+  try {
+    const [x, y] = connect(a.dp, b.dp);
+    await waitFor(() => bothHealthy(x, y), { what: "both healthy", intervalMs: 10 });
+    a.host.forgotten.length = 0;
+    const frame = Uint8Array.of(0x0a, 0xbb, 0xcc, 0xdd, 0xee, 0x01, 0, 0, 0, 0, 0, 0, 8, 0);
+    const key = { srcPeer: A, dstPeer: B };
+    for (let i = 0; i < 5; i++) {
+      assert.equal(x.fwd.forward(key, frame, { fromBroadcast: false }), true);
+    }
+    frame[5] = 0x02;
+    x.fwd.forward(key, frame, { fromBroadcast: false });
+    assert.deepEqual(a.host.forgotten, [
+      "vethwe-pcap 0a:bb:cc:dd:ee:01",
+      "vethwe-pcap 0a:bb:cc:dd:ee:02",
+    ]);
   } finally {
     await a.dp.stop();
     await b.dp.stop();

@@ -3,15 +3,22 @@
  * health (spec §5.3).
  *
  * `confirm()` starts heartbeats on the peer's VXLAN device, every 500 ms until the remote
- * acknowledges one (TCP control sub-tag 0, FastDatapathHeartbeatAck), then every 10 s. The first
- * valid heartbeat from the remote is acknowledged the same way. The ack makes the forwarder
- * established; from then on it is healthy while heartbeats keep arriving.
+ * acknowledges one (TCP control sub-tag 0, FastDatapathHeartbeatAck), then at the slow rate. The
+ * first valid heartbeat from the remote is acknowledged the same way. The ack makes the
+ * forwarder established; from then on it is healthy while heartbeats keep arriving.
  *
- * Unlike Weave 2.8.1, a heartbeat timeout (60 s) does not kill the forwarder: it turns
- * unhealthy (the overlay switch falls back to sleeve, the bridge stops using the device) and
- * goes on sending at the slow rate; as soon as valid heartbeats arrive again it is healthy
- * again, without a restart (ww#1737, user lessons #10). Each transition is logged with its
- * reason, and the reason is kept for status (lesson #11).
+ * Unlike Weave 2.8.1, a heartbeat timeout does not kill the forwarder: it turns unhealthy (the
+ * overlay switch falls back to sleeve, the bridge stops using the device) and goes on sending at
+ * the slow rate; as soon as valid heartbeats arrive again it is healthy again, without a restart
+ * (ww#1737, user lessons #10). Each transition is logged with its reason, and the reason is kept
+ * for status (lesson #11).
+ *
+ * Fast fallback, wire-compatible: Weave sends slow heartbeats every 10 s and gives up after 60 s
+ * of silence, far from "falls back within seconds". We send slow heartbeats every 1 s to every
+ * peer (a Go peer just resets its timer more often) and advertise that interval in the handshake
+ * feature {@link FASTDP_HEARTBEAT_FEATURE} (Go ignores unknown features). A remote that
+ * advertises it is declared silent after {@link HEARTBEAT_TIMEOUT_FACTOR} × its interval (3.5 s
+ * for ours); one that does not (Go) keeps Weave's 60 s, as it beats only every 10 s.
  *
  * While healthy, the bridge delivers frames to the device by itself (flooding, learned MACs),
  * so {@link FastdpForwarder.forward} only reports success; while unhealthy it reports a drop.
@@ -20,7 +27,7 @@
  */
 import type { Logger } from "../../lib/log.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
-import type { ForwardKey, OverlayForwarder } from "../datapath.ts";
+import type { ForwardKey, ForwardOptions, OverlayForwarder } from "../datapath.ts";
 import { heartbeatFrame, heartbeatMismatch } from "./heartbeat.ts";
 
 /** Fastdp's TCP control sub-tags (carried under tag 7 by the overlay switch). */
@@ -31,20 +38,62 @@ export const FastdpControlTag = {
 
 /** Heartbeat timings (spec §0); tests shorten them. */
 export interface FastdpTiming {
-  /** Interval until the remote acknowledged a heartbeat (500 ms). */
+  /** Interval until the remote acknowledged a heartbeat (500 ms, as Weave). */
   fastHeartbeatMs: number;
-  /** Interval once acknowledged, and while timed out (10 s). */
+  /**
+   * Interval once acknowledged, and while timed out (1 s; Weave's is 10 s); advertised in
+   * {@link FASTDP_HEARTBEAT_FEATURE}.
+   */
   slowHeartbeatMs: number;
-  /** Silence after which the forwarder is unhealthy (60 s). */
+  /**
+   * Silence after which the forwarder is unhealthy when the remote does not advertise its
+   * interval (60 s, as Weave); also the upper bound of the feature-driven timeout.
+   */
   heartbeatTimeoutMs: number;
 }
 
-/** Weave's values for {@link FastdpTiming}. */
+/** Our values for {@link FastdpTiming}: Weave's, except the 1 s slow interval. */
 export const FASTDP_TIMING: Readonly<FastdpTiming> = {
   fastHeartbeatMs: 500,
-  slowHeartbeatMs: 10_000,
+  slowHeartbeatMs: 1_000,
   heartbeatTimeoutMs: 60_000,
 };
+
+/**
+ * The handshake feature carrying a peer's slow heartbeat interval in milliseconds (decimal). Not
+ * in Weave 2.8.1, which ignores features it does not know.
+ */
+export const FASTDP_HEARTBEAT_FEATURE = "FastdpHeartbeatMs";
+/** A remote that advertises its interval is silent after this many intervals without one. */
+export const HEARTBEAT_TIMEOUT_FACTOR = 3.5;
+/** Advertised intervals outside this range (ms) are ignored (Weave's timeout applies). */
+const ADVERTISED_RANGE = { min: 10, max: 60_000 } as const;
+
+/**
+ * The heartbeat timeout for a remote with handshake features `remoteFeatures`:
+ * {@link HEARTBEAT_TIMEOUT_FACTOR} × its advertised interval, at most
+ * `timing.heartbeatTimeoutMs`; `timing.heartbeatTimeoutMs` when it advertises none or a value
+ * that is not an integer in 10..60000.
+ *
+ * @example
+ * ```ts
+ * import { FASTDP_TIMING, heartbeatTimeoutFor } from "./forwarder.ts";
+ * heartbeatTimeoutFor({ FastdpHeartbeatMs: "1000" }, FASTDP_TIMING); // 3500
+ * heartbeatTimeoutFor({}, FASTDP_TIMING); // 60000 (a Go peer)
+ * ```
+ */
+export function heartbeatTimeoutFor(
+  remoteFeatures: Readonly<Record<string, string>>,
+  timing: Readonly<FastdpTiming>,
+): number {
+  const text = remoteFeatures[FASTDP_HEARTBEAT_FEATURE];
+  if (text === undefined || !/^\d{1,6}$/.test(text)) return timing.heartbeatTimeoutMs;
+  const interval = Number(text);
+  if (interval < ADVERTISED_RANGE.min || interval > ADVERTISED_RANGE.max) {
+    return timing.heartbeatTimeoutMs;
+  }
+  return Math.min(timing.heartbeatTimeoutMs, Math.round(interval * HEARTBEAT_TIMEOUT_FACTOR));
+}
 
 /** Timer functions, injectable for tests. */
 export interface FastdpClock {
@@ -60,6 +109,12 @@ export interface HeartbeatPort {
   send(frame: Uint8Array): void;
   /** Reports a health change of `fwd`; the device's bridge port follows. */
   setHealthy(fwd: FastdpForwarder, healthy: boolean): void;
+  /**
+   * A unicast frame for the remote reached sleeve while fastdp is healthy: the bridge still
+   * sends its destination MAC to the sleeve port (learned there during a fallback); the port
+   * should make the bridge forget it.
+   */
+  misdirected(frame: Uint8Array): void;
 }
 
 /** Options of {@link FastdpForwarder}. */
@@ -82,6 +137,8 @@ export interface FastdpForwarderStatus {
   healthy: boolean;
   /** The last health-relevant event, e.g. `no heartbeat for 60s`. */
   reason: string;
+  /** Silence after which this forwarder turns unhealthy (see {@link heartbeatTimeoutFor}). */
+  heartbeatTimeoutMs: number;
   heartbeatsSent: number;
   heartbeatsReceived: number;
   heartbeatsRejected: number;
@@ -110,6 +167,7 @@ export class FastdpForwarder implements OverlayForwarder {
   readonly params: OverlayConnectionParams;
   readonly #opts: FastdpForwarderOptions;
   readonly #frame: Uint8Array;
+  readonly #timeoutMs: number;
   #confirmed = false;
   #stopped = false;
   #established = false;
@@ -127,6 +185,7 @@ export class FastdpForwarder implements OverlayForwarder {
     this.params = opts.params;
     this.connUID = opts.params.connUID;
     this.#frame = heartbeatFrame(this.connUID, opts.mtu);
+    this.#timeoutMs = heartbeatTimeoutFor(opts.params.remoteFeatures, opts.timing);
   }
 
   /** Starts heartbeats and the heartbeat timeout. */
@@ -190,10 +249,22 @@ export class FastdpForwarder implements OverlayForwarder {
 
   /**
    * Reports whether the frame is on its way: while healthy the bridge has already handed
-   * it to this peer's device (flooded or by its learned MAC), so nothing is sent here.
+   * it to this peer's device when it flooded it, so nothing is sent here. A unicast frame
+   * may instead have reached sleeve because the bridge learned its destination on the
+   * sleeve port during a fallback; it is lost, and the port is told so the bridge floods
+   * (and then learns on the VXLAN port) from the next frame on.
    */
-  forward(_key: ForwardKey, _frame: Uint8Array, _opts: { fromBroadcast: boolean }): boolean {
-    return this.#healthy;
+  forward(key: ForwardKey, frame: Uint8Array, opts: ForwardOptions): boolean {
+    if (!this.#healthy) return false;
+    // The kernel carries only frames from us to this neighbour itself: a frame relayed
+    // for another origin or destination, or a broadcast the neighbour must pass on,
+    // needs a router that sees it at the other end, so it goes over sleeve.
+    if (
+      key.srcPeer !== this.params.localPeer || key.dstPeer !== this.params.remotePeer ||
+      opts.relay
+    ) return false;
+    if (frame.length >= 6 && (frame[0] & 1) === 0) this.#opts.port.misdirected(frame);
+    return true;
   }
 
   /** True while established and heartbeats arrive. */
@@ -215,6 +286,7 @@ export class FastdpForwarder implements OverlayForwarder {
       established: this.#established,
       healthy: this.#healthy,
       reason: this.#reason + rejected,
+      heartbeatTimeoutMs: this.#timeoutMs,
       heartbeatsSent: this.#stats.sent,
       heartbeatsReceived: this.#stats.received,
       heartbeatsRejected: this.#stats.rejected,
@@ -257,15 +329,15 @@ export class FastdpForwarder implements OverlayForwarder {
   }
 
   #armTimeout(): void {
-    const { clock, timing } = this.#opts;
+    const { clock } = this.#opts;
     clock.clearTimeout(this.#timeoutTimer);
-    this.#timeoutTimer = clock.setTimeout(() => this.#onTimeout(), timing.heartbeatTimeoutMs);
+    this.#timeoutTimer = clock.setTimeout(() => this.#onTimeout(), this.#timeoutMs);
   }
 
   #onTimeout(): void {
     if (this.#stopped || this.#timedOut) return;
     this.#timedOut = true;
-    const silence = `no heartbeat for ${seconds(this.#opts.timing.heartbeatTimeoutMs)}`;
+    const silence = `no heartbeat for ${seconds(this.#timeoutMs)}`;
     this.#reason = silence;
     this.#opts.log.warn(
       this.#established

@@ -2,19 +2,39 @@ import assert from "node:assert/strict";
 import { memoryLogger } from "../../lib/log.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { FASTDP_TIMING, FastdpControlTag, FastdpForwarder } from "./forwarder.ts";
+import {
+  FASTDP_HEARTBEAT_FEATURE,
+  FASTDP_TIMING,
+  FastdpControlTag,
+  FastdpForwarder,
+  type FastdpTiming,
+  heartbeatTimeoutFor,
+} from "./forwarder.ts";
 import { heartbeatFrame } from "./heartbeat.ts";
 
 const UID = 0xabcdef0123456789n;
 const KEY = { srcPeer: 1n, dstPeer: 2n };
+/** Weave 2.8.1's timings: most tests below run the forwarder as a Go peer would. */
+const WEAVE_TIMING: FastdpTiming = {
+  fastHeartbeatMs: 500,
+  slowHeartbeatMs: 10_000,
+  heartbeatTimeoutMs: 60_000,
+};
 
-function setup(opts: { failSend?: boolean } = {}) {
+interface SetupOptions {
+  failSend?: boolean;
+  timing?: FastdpTiming;
+  remoteFeatures?: Record<string, string>;
+}
+
+function setup(opts: SetupOptions = {}) {
   const clock = new FakeClock();
   const logger = memoryLogger();
   const lines = logger.lines;
   const sent: number[] = [];
   const controls: [number, number][] = [];
   const health: boolean[] = [];
+  const misdirected: number[] = [];
   const events = { established: 0, errors: [] as Error[], stopped: 0 };
   const params: OverlayConnectionParams = {
     localPeer: 1n,
@@ -24,7 +44,7 @@ function setup(opts: { failSend?: boolean } = {}) {
     remoteAddr: { hostname: "192.0.2.2", port: 6783 },
     outbound: true,
     connUID: UID,
-    remoteFeatures: {},
+    remoteFeatures: opts.remoteFeatures ?? {},
     sendControlMessage: (tag, body) => controls.push([tag, body.length]),
     onEstablished: () => events.established++,
     onError: (e) => events.errors.push(e),
@@ -41,14 +61,15 @@ function setup(opts: { failSend?: boolean } = {}) {
         assert.equal(f, fwd);
         health.push(h);
       },
+      misdirected: (frame) => misdirected.push(frame[0]),
     },
     mtu: 1376,
-    timing: FASTDP_TIMING,
+    timing: opts.timing ?? WEAVE_TIMING,
     clock,
     log: logger.withPrefix("fastdp ->[192.0.2.2:6784|00:00:00:00:00:02(h2)]:"),
     onStop: () => events.stopped++,
   });
-  return { clock, fwd, sent, controls, health, events, lines };
+  return { clock, fwd, sent, controls, health, events, lines, misdirected };
 }
 
 const beat = () => heartbeatFrame(UID, 1376);
@@ -87,6 +108,21 @@ Deno.test("forwarder beats every 500 ms until acked, then every 10 s", () => {
   fwd.stop();
   assert.equal(events.stopped, 1);
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("forwarder reports unicast frames that reached sleeve while healthy as misdirected", () => {
+  const { fwd, misdirected } = setup();
+  const frame = (dst0: number) => Uint8Array.of(dst0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 8, 0);
+  fwd.confirm();
+  assert.equal(fwd.forward(KEY, frame(0x02), { fromBroadcast: false }), false);
+  assert.deepEqual(misdirected, [], "nothing while unhealthy: sleeve carries it");
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(fwd.forward(KEY, frame(0x02), { fromBroadcast: false }), true);
+  assert.equal(fwd.forward(KEY, frame(0xff), { fromBroadcast: true }), true);
+  assert.equal(fwd.forward(KEY, frame(0x01), { fromBroadcast: true }), true);
+  assert.equal(fwd.forward(KEY, new Uint8Array(3), { fromBroadcast: false }), true);
+  assert.deepEqual(misdirected, [0x02], "only the unicast frame");
+  fwd.stop();
 });
 
 Deno.test("forwarder acks the first valid heartbeat once and rejects others", () => {
@@ -175,4 +211,69 @@ Deno.test("forwarder refuses IPsec set-up and survives send errors", () => {
   assert.equal(events.stopped, 1);
   fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
   assert.equal(events.established, 0, "no callbacks after stop");
+});
+
+Deno.test("heartbeatTimeoutFor uses 3.5 intervals of an advertising remote, else Weave's", () => {
+  const f = (v?: string) =>
+    heartbeatTimeoutFor(v === undefined ? {} : { FastdpHeartbeatMs: v }, FASTDP_TIMING);
+  assert.equal(FASTDP_HEARTBEAT_FEATURE, "FastdpHeartbeatMs");
+  assert.equal(f("1000"), 3500);
+  assert.equal(f("200"), 700);
+  assert.equal(f("10000"), 35_000);
+  assert.equal(f("30000"), 60_000, "never longer than Weave's timeout");
+  assert.equal(f(), 60_000, "a Go peer advertises nothing");
+  for (
+    const hostile of ["", "0", "9", "60001", "1e3", "-1000", " 1000", "1000ms", "0x10", "9999999"]
+  ) {
+    assert.equal(f(hostile), 60_000, `advertised ${JSON.stringify(hostile)}`);
+  }
+  const short = { fastHeartbeatMs: 20, slowHeartbeatMs: 50, heartbeatTimeoutMs: 400 };
+  assert.equal(heartbeatTimeoutFor({ FastdpHeartbeatMs: "50" }, short), 175);
+  assert.equal(heartbeatTimeoutFor({ FastdpHeartbeatMs: "500" }, short), 400);
+});
+
+Deno.test("forwarder with our timing beats every second and falls back 3.5 s after an advertising remote goes silent", () => {
+  const { clock, fwd, sent, health, lines } = setup({
+    timing: FASTDP_TIMING,
+    remoteFeatures: { [FASTDP_HEARTBEAT_FEATURE]: "1000" },
+  });
+  fwd.confirm();
+  fwd.receiveHeartbeat(beat());
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  sent.length = 0;
+  for (let t = 0; t < 10; t++) {
+    clock.advance(1000);
+    fwd.receiveHeartbeat(beat());
+  }
+  assert.equal(sent.length, 10, "one heartbeat a second once established");
+  assert.equal(fwd.healthy(), true);
+  assert.equal(fwd.status().heartbeatTimeoutMs, 3500);
+  clock.advance(3499);
+  assert.equal(fwd.healthy(), true);
+  clock.advance(1);
+  assert.equal(fwd.healthy(), false);
+  assert.equal(fwd.status().reason, "no heartbeat for 3.5s");
+  assert.ok(lines.some((l) => l.endsWith("no heartbeat for 3.5s, falling back to sleeve")));
+  sent.length = 0;
+  clock.advance(3000);
+  assert.equal(sent.length, 3, "keeps probing every second while down");
+  fwd.receiveHeartbeat(beat());
+  assert.equal(fwd.healthy(), true);
+  assert.deepEqual(health, [true, false, true]);
+  fwd.stop();
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("forwarder with our timing keeps Weave's 60 s timeout for a remote that advertises nothing", () => {
+  const { clock, fwd } = setup({ timing: FASTDP_TIMING });
+  fwd.confirm();
+  fwd.receiveHeartbeat(beat());
+  fwd.controlMessage(FastdpControlTag.HeartbeatAck, new Uint8Array());
+  assert.equal(fwd.status().heartbeatTimeoutMs, 60_000);
+  clock.advance(59_999);
+  assert.equal(fwd.healthy(), true, "a Go peer beating every 10 s is not failed early");
+  clock.advance(1);
+  assert.equal(fwd.healthy(), false);
+  assert.equal(fwd.status().reason, "no heartbeat for 60s");
+  fwd.stop();
 });

@@ -9,8 +9,10 @@ import { linkByName } from "../../sys/link.ts";
 import type { Netlink } from "../../sys/netlink/socket.ts";
 import { PacketSocket, pollReadableManyAsync } from "../../sys/packet_socket.ts";
 import { SPECIAL_FRAME_FILTER } from "./heartbeat.ts";
+import { NotFoundError } from "../../sys/libc.ts";
 import {
   ensureVxlanDevice,
+  flushLearnedFdb,
   removeStaleVxlanDevices,
   removeVxlanDevice,
   setVxlanPortActive,
@@ -40,6 +42,11 @@ export interface FastdpHost {
   removeDevice(name: string): void;
   /** Switches bridge flooding/learning on the device's port. */
   setPortActive(name: string, active: boolean): void;
+  /**
+   * Deletes the MACs the bridge learned on port `name` (only `mac` when given); returns how
+   * many, 0 when there is no such port or entry.
+   */
+  forgetLearned(name: string, mac?: string): number;
   /** Opens a socket receiving special (all-zero header) frames on the device. */
   openSocket(ifindex: number): FrameSocket;
   /** Resolves with the ready fds after at most `timeoutMs`; the fds stay open meanwhile. */
@@ -67,6 +74,14 @@ export function kernelFastdpHost(nl: Netlink): FastdpHost {
       removeVxlanDevice(nl, name);
     },
     setPortActive: (name, active) => setVxlanPortActive(nl, name, active),
+    forgetLearned(name, mac) {
+      try {
+        return flushLearnedFdb(nl, name, mac);
+      } catch (e) {
+        if (e instanceof NotFoundError) return 0;
+        throw e;
+      }
+    },
     openSocket: (ifindex) => new PacketSocket({ ifindex, filter: SPECIAL_FRAME_FILTER }),
     poll: (fds, timeoutMs) => pollReadableManyAsync(fds, timeoutMs),
   };

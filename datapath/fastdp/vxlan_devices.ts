@@ -161,13 +161,16 @@ export function setVxlanPortActive(nl: Netlink, name: string, active: boolean): 
   if (!active) flushLearnedFdb(nl, name);
 }
 
-/** Deletes the bridge's learned (dynamic) FDB entries on port `name`; returns how many. */
-export function flushLearnedFdb(nl: Netlink, name: string): number {
+/**
+ * Deletes the bridge's learned (dynamic) FDB entries on port `name`, only the one for `mac`
+ * (`aa:bb:cc:dd:ee:ff`) when given; returns how many. Static entries are kept.
+ */
+export function flushLearnedFdb(nl: Netlink, name: string, mac?: string): number {
   let removed = 0;
   for (const entry of listFdb(nl, name)) {
     const learned = entry.master !== undefined && !(entry.flags & NTF_SELF) &&
       (entry.state & (NUD_PERMANENT | NUD_NOARP)) === 0;
-    if (!learned || !entry.lladdr) continue;
+    if (!learned || !entry.lladdr || (mac !== undefined && entry.lladdr !== mac)) continue;
     try {
       delFdb(nl, { link: name, mac: entry.lladdr, master: true });
       removed++;
