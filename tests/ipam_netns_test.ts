@@ -54,3 +54,51 @@ Deno.test({
     assert.ok(!addrs.includes(fresh.stdout.trim()), `no duplicate: ${fresh.stdout}`);
   },
 });
+
+Deno.test({
+  name: label("rmpeer takes over a dead host's range; an observer alone never reaches consensus"),
+  ignore: skip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await TestNet.create({ hosts: 3 });
+    const args = ["--ipalloc-init", "consensus=2", "--no-fastdp"];
+    // h3 is an observer: alone it cannot start consensus.
+    await net.launch(3, { args: ["--ipalloc-init", "observer", "--no-fastdp"] });
+    const lone = await net.weave(3, ["status", "ipam"]);
+    assert.equal(lone.code, 0);
+    const waiting = await net.weave(3, ["prime", "--timeout", "2s"], { timeoutMs: 10_000 });
+    assert.notEqual(waiting.code, 0, "an observer alone never reaches consensus");
+    assert.doesNotMatch((await net.weave(3, ["status"])).stdout, / {9}Status: ready\n/);
+
+    await net.launch(1, { args });
+    await net.launch(2, { args, peers: [net.host(1).ip] });
+    await net.weave(3, ["connect", net.host(1).ip]);
+    const c1 = await net.container(1, 1);
+    const first = await net.weave(1, ["attach", c1], { timeoutMs: 30_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const c2 = await net.container(2, 1);
+    assert.equal((await net.weave(2, ["attach", c2], { timeoutMs: 30_000 })).code, 0);
+    await waitFor(async () => {
+      const s = (await net.weave(3, ["status"])).stdout;
+      return / {9}Status: ready\n/.test(s) || s;
+    }, { what: "the observer to get the ring", timeoutMs: 20_000 });
+
+    // h2 dies for good; h1 takes over its range.
+    const h2Name = JSON.parse((await net.weave(2, ["report"])).stdout).Router.Name;
+    await net.killRouter(2);
+    await waitFor(async () => {
+      const s = (await net.weave(1, ["status", "ipam"])).stdout;
+      return s.includes("unreachable") || s;
+    }, { what: "h1 to see h2's range as unreachable", timeoutMs: 20_000 });
+    const rm = await net.weave(1, ["rmpeer", h2Name]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`^\\d+ IPs taken over from ${h2Name}`));
+    const taken = Number(rm.stdout.split(" ")[0]);
+    assert.ok(taken > 0, rm.stdout);
+    await waitFor(async () => {
+      const s = (await net.weave(1, ["status", "ipam"])).stdout;
+      return !s.includes(h2Name) || s;
+    }, { what: "h2 to disappear from h1's ipam status", timeoutMs: 10_000 });
+  },
+});
