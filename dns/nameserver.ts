@@ -49,6 +49,9 @@ export const DEFAULT_TTL = 1;
 /** Name of the gossip channel. */
 export const NAMESERVER_CHANNEL = "nameserver";
 
+/** How long a peer must stay out of the topology before its entries are dropped. */
+export const PEER_GONE_GRACE_MS = 5_000;
+
 /** What the nameserver needs from the mesh router (a `MeshRouter` fits). */
 export interface NameserverMesh {
   newGossip(name: string, gossiper: Gossiper): { gossipBroadcast(data: GossipData): void };
@@ -58,6 +61,8 @@ export interface NameserverMesh {
 
 /** Options of {@link Nameserver}. */
 export interface NameserverOptions {
+  /** How long a departed peer must stay away before its entries go (default {@link PEER_GONE_GRACE_MS}). */
+  peerGoneGraceMs?: number;
   ourName: PeerName;
   /** `--dns-domain` (default `weave.local.`; a trailing dot is added). */
   domain?: string;
@@ -108,9 +113,13 @@ export class Nameserver {
   #saving: Promise<void> = Promise.resolve();
   #channel?: { gossipBroadcast(data: GossipData): void };
   #isKnownPeer: (name: PeerName) => boolean = () => true;
+  #registered = false;
+  #peerGoneGraceMs: number;
+  #goneTimers = new Set<ReturnType<typeof setTimeout>>();
   #purgeTimer?: TimerId;
 
   constructor(opts: NameserverOptions) {
+    this.#peerGoneGraceMs = opts.peerGoneGraceMs ?? PEER_GONE_GRACE_MS;
     this.ourName = opts.ourName;
     this.domain = fqdn(opts.domain ?? DEFAULT_DOMAIN);
     this.ttl = opts.ttl ?? DEFAULT_TTL;
@@ -157,6 +166,7 @@ export class Nameserver {
   /** Creates the `nameserver` gossip channel and follows the topology. */
   register(mesh: NameserverMesh): void {
     this.#isKnownPeer = (name) => mesh.peers.get(name) !== undefined;
+    this.#registered = true;
     this.#channel = mesh.newGossip(NAMESERVER_CHANNEL, this.gossiper);
     mesh.onPeerGone((name) => this.peerGone(name));
   }
@@ -181,6 +191,8 @@ export class Nameserver {
   /** Stops the DNS servers and the purge timer; waits for the last save. */
   async stop(): Promise<void> {
     clearInterval(this.#purgeTimer);
+    for (const t of this.#goneTimers) clearTimeout(t);
+    this.#goneTimers.clear();
     for (const server of this.#servers) await server.stop();
     await this.#saving;
   }
@@ -245,10 +257,24 @@ export class Nameserver {
     return done;
   }
 
-  /** Drops the entries of a peer that left the topology. */
+  /**
+   * Drops the entries of a peer that left the topology. A restarted peer comes back under
+   * the same name, and its fresh entries can arrive before the old instance is collected
+   * (Go then loses them until the next periodic gossip): so when the mesh is known, the
+   * entries go only if the peer is still absent {@link PEER_GONE_GRACE_MS} later.
+   */
   peerGone(name: PeerName): void {
-    const n = this.entries.deleteOrigin(name);
-    this.#log.info(`peer ${formatPeerName(name)} gone (${n} entries dropped)`);
+    const drop = () => {
+      const n = this.entries.deleteOrigin(name);
+      this.#log.info(`peer ${formatPeerName(name)} gone (${n} entries dropped)`);
+    };
+    if (!this.#registered) return drop();
+    const known = this.#isKnownPeer;
+    const timer = setTimeout(() => {
+      this.#goneTimers.delete(timer);
+      if (!known(name)) drop();
+    }, this.#peerGoneGraceMs);
+    this.#goneTimers.add(timer);
   }
 
   /** Drops tombstones older than 30 minutes; returns how many. */

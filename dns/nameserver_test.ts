@@ -43,6 +43,7 @@ function nameserver(ourName: PeerName, clock = () => T0, listenAddress = "127.0.
     upstream: { resolvConf: "/nonexistent/resolv.conf", timeoutMs: 100 },
     log: discardLogger,
     clock,
+    peerGoneGraceMs: 10,
   });
   const mesh = new FakeMesh();
   ns.register(mesh);
@@ -107,11 +108,17 @@ Deno.test("deleteEntry tombstones our matching entries and broadcasts them", () 
   assert.equal(ns.purgeTombstones(), 2);
 });
 
-Deno.test("entries spread by broadcast; a departed peer's entries are dropped", () => {
+Deno.test("entries spread by broadcast; a departed peer's entries are dropped", async () => {
   const { one, two } = sampleState();
   assert.deepEqual(one.ns.entries.lookup("c2.weave.local."), [parseIPv4("10.40.0.0")]);
   assert.deepEqual(two.ns.entries.lookup("C1.weave.local."), [parseIPv4("10.32.0.1")]);
+  // A peer that comes back within the grace period keeps its entries (restart race).
   for (const fn of one.mesh.gone) fn(H2);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(one.ns.entries.lookup("c2.weave.local."), [parseIPv4("10.40.0.0")]);
+  one.mesh.known.delete(H2);
+  for (const fn of one.mesh.gone) fn(H2);
+  await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(one.ns.entries.lookup("c2.weave.local."), []);
   assert.equal(one.ns.entries.size, 1);
 });

@@ -126,7 +126,7 @@ const steps: Step[] = [
       await waitFor(async () => {
         const s = (await net.weave(1, ["status", "connections"])).stdout;
         return (s.match(new RegExp(`established .*${overlay}`, "g")) ?? []).length === 2 || s;
-      }, { what: `h1's connections to use ${overlay}`, timeoutMs: 20_000 });
+      }, { what: `h1's connections to use ${overlay}`, timeoutMs: 45_000 });
       void conns;
       say(
         `  the connections carry the data over ${

@@ -101,6 +101,6 @@ Deno.test({
     await waitFor(async () => {
       const s = await connectionsLine(net, 1);
       return (s.match(/established fastdp/g) ?? []).length === 2 || s;
-    }, { what: "h1's connections to use fastdp", timeoutMs: 20_000 });
+    }, { what: "h1's connections to use fastdp", timeoutMs: 45_000 });
   },
 });
