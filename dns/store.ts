@@ -15,6 +15,7 @@
  * @module
  */
 import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
+import { writeFileAtomic } from "../lib/atomic_file.ts";
 
 /** One stored record: our entry for a container. */
 export interface DnsRecord {
@@ -111,31 +112,8 @@ export class DnsStore {
   /** Replaces the stored records atomically, after any save still running. */
   save(records: readonly DnsRecord[]): Promise<void> {
     const text = formatDnsRecords(records);
-    const run = this.#tail.then(() => writeAtomically(this.path, text));
+    const run = this.#tail.then(() => writeFileAtomic(this.path, text));
     this.#tail = run.catch(() => {});
     return run;
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* directory fsync is best effort */ }
 }

@@ -17,6 +17,7 @@ import {
   type IpamStore,
   IpamStoreCorruptError,
 } from "./store.ts";
+import { writeFileAtomic } from "../lib/atomic_file.ts";
 
 /** The file's format marker. */
 export const IPAM_FILE_FORMAT = "weave-ipam-v1";
@@ -93,36 +94,8 @@ export class FileStore implements IpamStore {
   save(state: IpamState): Promise<void> {
     // Render now, so that later changes to `state` are not written by this save.
     const text = renderIpamFile(state);
-    const next = this.#queue.then(async () => writeAtomically(this.path, await text));
+    const next = this.#queue.then(async () => writeFileAtomic(this.path, await text));
     this.#queue = next.catch(() => {});
     return next;
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    throw new Error(`Cannot save IPAM state "${path}": ${(e as Error).message}`, { cause: e });
-  }
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* directory fsync is best effort */ }
 }

@@ -22,6 +22,8 @@ export class StateCorruptError extends Error {
   }
 }
 
+import { writeFileAtomic } from "../lib/atomic_file.ts";
+
 const FORMAT = "weave-state-v1";
 
 /** The state file path for a `--db-prefix`. */
@@ -61,27 +63,5 @@ export function parseState(path: string, text: string): RouterState {
 
 /** Writes the state atomically. */
 export async function saveState(path: string, state: RouterState): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/")) || ".";
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(
-      JSON.stringify({ format: FORMAT, state }, null, 2) + "\n",
-    );
-    let off = 0;
-    while (off < bytes.length) off += await file.write(bytes.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* directory fsync is best effort */ }
+  await writeFileAtomic(path, JSON.stringify({ format: FORMAT, state }, null, 2) + "\n");
 }
