@@ -229,7 +229,7 @@ Deno.test("SleeveOverlay fails the connection when the remote stops heartbeating
 
 labTest("SleeveOverlay lowers the MTU candidate when tests are not acknowledged", async () => {
   await using pair = await makePair({
-    opts: { timing: { mtuVerifyTimeoutMs: 1, mtuVerifyAttempts: 2 } },
+    opts: { timing: { mtuVerifyTimeoutMs: 25, mtuVerifyAttempts: 2 } },
     deliverToA: (tag, body) => tag !== 3 || ((body[0] << 8) | body[1]) <= 1000,
   });
   const [a] = pair;
