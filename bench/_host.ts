@@ -6,28 +6,7 @@
  * @module
  */
 
-/** Loopback addresses 127.0.0.1 … 127.0.0.N (N ≤ 254). */
-export function loopbackHosts(n: number): string[] {
-  if (n < 1 || n > 254) throw new RangeError(`Cannot use ${n} loopback addresses: expected 1..254`);
-  return Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
-}
-
-/** A TCP port that every host in `hosts` can listen on (below the ephemeral range). */
-export function freePortOnAll(hosts: string[]): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const held: Deno.Listener[] = [];
-    try {
-      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
-      return port;
-    } catch {
-      // in use somewhere: try another
-    } finally {
-      for (const l of held) l.close();
-    }
-  }
-  throw new Error(`Cannot find a free port: none free on all ${hosts.length} loopback addresses`);
-}
+export { freePortOnAll, loopbackHosts } from "../tests/harness/loopback.ts";
 
 /** `VmRSS` and `VmHWM` (peak) of a process, in bytes; undefined when it is gone. */
 export function procMemory(pid: number | "self"): { rss: number; hwm: number } | undefined {

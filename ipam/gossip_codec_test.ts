@@ -27,6 +27,7 @@ import {
 } from "./gossip_schema.ts";
 import { CAPTURE_PEERS, capturedIpamPayloads } from "./captured_payloads_test_fixtures.ts";
 import { emptyClaims } from "./paxos.ts";
+import { prng } from "../tests/harness/prng.ts";
 
 const VECTORS_URL = new URL("../../shared/spec/gob-vectors.txt", import.meta.url);
 
@@ -275,19 +276,6 @@ Deno.test("gossip codec: wrong kinds and uint32 overflow are refused, unknown fi
   const range = gobStruct("Range", [["Start", I]]);
   assert.throws(() => decodeRange(enc({ Start: 1n }, range)), TypeError);
 });
-
-/** Deterministic xorshift PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 Deno.test("gossip codec: mutated payloads decode or throw a classed error", () => {
   const seed = 20261123;

@@ -8,21 +8,9 @@ import {
   precedes,
   quorumFor,
 } from "./paxos.ts";
+import { prng } from "../tests/harness/prng.ts";
 
 const id = (name: bigint, uid = 100n + name): NodeID => ({ name, uid });
-
-/** Deterministic xorshift PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 Deno.test("paxos: quorum is a strict majority; proposals order by round, name, uid", () => {
   assert.deepStrictEqual([1, 2, 3, 4, 5].map(quorumFor), [1, 2, 2, 3, 3]);

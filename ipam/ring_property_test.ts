@@ -14,22 +14,11 @@ import type { PeerName } from "../lib/peer_name.ts";
 import { type Address, type Range, rangesOverlap } from "./address.ts";
 import { Ring, type RingData } from "./ring.ts";
 import { Space } from "./space.ts";
+import { prng } from "../tests/harness/prng.ts";
 
 const START = parseIPv4("10.0.0.0");
 const END = parseIPv4("10.0.2.0");
 const PEERS = 6;
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 interface Peer {
   name: PeerName;

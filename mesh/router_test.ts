@@ -8,28 +8,13 @@ import type { PeerName } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "./gossip_types.ts";
 import { NullOverlay } from "./overlay.ts";
 import { MeshRouter, type MeshRouterOptions } from "./router.ts";
+import { freePortOnAll } from "../tests/harness/loopback.ts";
 
 const TIMINGS = { heartbeatMs: 200, readTimeoutMs: 3_000, handshakeTimeoutMs: 1_000 };
 /** Small but varied randomness: retries come after 1–1.1 s, short IDs rarely collide. */
 const quickRandom = () => Math.random() * 0.05;
 
 type Node = { r: MeshRouter; log: Logger & { lines: string[] } };
-
-function freePortOnAll(hosts: string[]): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    const held: Deno.Listener[] = [];
-    try {
-      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
-      return port;
-    } catch {
-      // try another
-    } finally {
-      for (const l of held) l.close();
-    }
-  }
-  throw new Error("Cannot find a free port on every loopback address");
-}
 
 async function waitFor(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,7 @@ import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
 import { MeshRouter } from "../mesh/router.ts";
+import { freePortOnAll } from "./harness/loopback.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 400;
 const ATTACKER_FEATURES = {
@@ -27,22 +28,6 @@ const ATTACKER_NAME = 0x02000000aa01n;
 type Node = { r: MeshRouter; log: Logger & { lines: string[] } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePortOnAll(hosts: string[]): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    const held: Deno.Listener[] = [];
-    try {
-      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
-      return port;
-    } catch {
-      // try another
-    } finally {
-      for (const l of held) l.close();
-    }
-  }
-  throw new Error("Cannot find a free port on every loopback address");
-}
 
 async function waitFor(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,22 +7,7 @@ import assert from "node:assert/strict";
 import { discardLogger } from "../lib/log.ts";
 import { MeshRouter } from "../mesh/router.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
-
-function freePortOnAll(hosts: string[]): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    const held: Deno.Listener[] = [];
-    try {
-      for (const hostname of hosts) held.push(Deno.listen({ hostname, port }));
-      return port;
-    } catch {
-      // try another
-    } finally {
-      for (const l of held) l.close();
-    }
-  }
-  throw new Error("Cannot find a free port on every loopback address");
-}
+import { freePortOnAll } from "./harness/loopback.ts";
 
 async function waitFor(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,7 @@ import {
   rangeType,
 } from "./schemas_test_fixtures.ts";
 import { BYTES, type GobType, S, U } from "./types.ts";
+import { prng } from "../../tests/harness/prng.ts";
 
 const VECTORS_URL = new URL("../../../shared/spec/gob-vectors.txt", import.meta.url);
 
@@ -178,19 +179,6 @@ Deno.test("gob vectors: single-value vectors throw at every truncation", () => {
     }
   }
 });
-
-/** Deterministic xorshift PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 function expectCleanOutcome(bytes: Uint8Array, label: string): void {
   try {
