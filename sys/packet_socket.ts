@@ -15,20 +15,28 @@
  * @module
  */
 
-import { check, closeFd, Errno, errno, libc, POLLIN, sysError } from "./libc.ts";
+import {
+  check,
+  closeFd,
+  Errno,
+  errno,
+  libc,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  POLLIN,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOL_SOCKET,
+  sysError,
+} from "./libc.ts";
 
 const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 /** Every protocol, in network byte order as `socket`/`bind` want it. */
 const ETH_P_ALL_BE = 0x0300;
-const SOL_SOCKET = 1;
 const SO_ATTACH_FILTER = 26;
 const SOL_PACKET = 263;
 const PACKET_IGNORE_OUTGOING = 23;
-const MSG_DONTWAIT = 0x40;
-const MSG_TRUNC = 0x20;
 const SOCKADDR_LL_SIZE = 20;
 const ETH_ALEN = 6;
 

@@ -26,40 +26,19 @@
  * @module
  */
 
-import { Errno, errno, pollReadableAsync, sysError } from "./libc.ts";
-
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
-    result: "isize",
-  },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-  },
-  shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-} as const;
-
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
-/** The socket calls libc.ts does not bind (one more handle on the same libc.so.6). */
-function sock(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
-}
+import {
+  Errno,
+  errno,
+  libc,
+  pollReadableAsync,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  sysError,
+} from "./libc.ts";
 
 const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const IPPROTO_IP = 0;
 const IP_MTU_DISCOVER = 10;
@@ -210,7 +189,7 @@ export class UdpSocket {
   static open(options: UdpSocketOptions): UdpSocket {
     const host = options.host ?? "0.0.0.0";
     const local = new UdpAddr(host, options.port);
-    const s = sock();
+    const s = libc();
     const fd = s.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw sysError("open UDP socket", errno());
     const probeFd = s.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -252,13 +231,13 @@ export class UdpSocket {
     if (this.#fd < 0) return -Errno.EBADF;
     if (df !== this.#df) {
       this.#int[0] = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
-      const r = sock().setsockopt(this.#fd, IPPROTO_IP, IP_MTU_DISCOVER, this.#intBytes, 4);
+      const r = libc().setsockopt(this.#fd, IPPROTO_IP, IP_MTU_DISCOVER, this.#intBytes, 4);
       if (r < 0) return -errno();
       this.#df = df;
     }
     if (length !== this.#sendLen) [this.#sendLen, this.#sendLenBig] = [length, BigInt(length)];
     const n = Number(
-      sock().sendto(this.#fd, buf, this.#sendLenBig, 0, to.sockaddr, SOCKADDR_IN_SIZE),
+      libc().sendto(this.#fd, buf, this.#sendLenBig, 0, to.sockaddr, SOCKADDR_IN_SIZE),
     );
     return n >= 0 ? n : -errno();
   }
@@ -274,7 +253,7 @@ export class UdpSocket {
       [this.#recvLen, this.#recvLenBig] = [buf.length, BigInt(buf.length)];
     }
     const n = Number(
-      sock().recvfrom(this.#fd, buf, this.#recvLenBig, 0, this.#from, this.#fromLenBytes),
+      libc().recvfrom(this.#fd, buf, this.#recvLenBig, 0, this.#from, this.#fromLenBytes),
     );
     // EAGAIN/EINTR: nothing waiting. Other errors cannot come from an unconnected, bound UDP
     // socket in normal operation; they also mean "nothing this time".
@@ -296,7 +275,7 @@ export class UdpSocket {
    * Throws SysError when there is no route.
    */
   pathMtu(to: UdpAddr): number {
-    const s = sock();
+    const s = libc();
     if (this.#probeFd < 0) throw sysError(`read IP_MTU towards ${to}`, Errno.EBADF);
     if (s.connect(this.#probeFd, to.sockaddr, SOCKADDR_IN_SIZE) < 0) {
       throw sysError(`connect to ${to} to read IP_MTU`, errno());
@@ -348,17 +327,17 @@ export class UdpSocket {
     this.#closing = true;
     const fd = this.#fd;
     if (this.#receiving) {
-      sock().shutdown(fd, SHUT_RDWR);
+      libc().shutdown(fd, SHUT_RDWR);
       await this.#receiving;
       this.#receiving = null;
     }
     this.#fd = -1;
-    sock().close(fd);
+    libc().close(fd);
     this.#closeProbe();
   }
 
   #closeProbe(): void {
-    if (this.#probeFd >= 0) sock().close(this.#probeFd);
+    if (this.#probeFd >= 0) libc().close(this.#probeFd);
     this.#probeFd = -1;
   }
 
@@ -366,7 +345,7 @@ export class UdpSocket {
   [Symbol.dispose](): void {
     if (this.#fd < 0) return;
     if (this.#receiving) throw new Error("Cannot dispose UDP socket synchronously: await close()");
-    sock().close(this.#fd);
+    libc().close(this.#fd);
     this.#fd = -1;
     this.#closeProbe();
   }
@@ -374,7 +353,7 @@ export class UdpSocket {
 
 function setIntOpt(fd: number, level: number, name: number, value: number, op: string): void {
   const v = new Int32Array([value]);
-  if (sock().setsockopt(fd, level, name, new Uint8Array(v.buffer), 4) < 0) {
+  if (libc().setsockopt(fd, level, name, new Uint8Array(v.buffer), 4) < 0) {
     throw sysError(op, errno());
   }
 }

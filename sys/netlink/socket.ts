@@ -11,7 +11,18 @@
  * @module
  */
 
-import { check, closeFd, Errno, libc, pollReadable, sysError } from "../libc.ts";
+import {
+  check,
+  closeFd,
+  Errno,
+  libc,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  pollReadable,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  sysError,
+} from "../libc.ts";
 import {
   decodeEnvelope,
   NLM_F_ACK,
@@ -48,14 +59,10 @@ export interface Netlink {
 }
 
 const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const MSG_DONTWAIT = 0x40;
-const MSG_TRUNC = 0x20;
 const DUMP_ATTEMPTS = 3;
 
 /** Options for {@link NetlinkSocket}. */
