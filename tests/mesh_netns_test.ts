@@ -39,6 +39,11 @@ Deno.test({
     await launchChain(net);
     await waitForFullMesh(net);
     for (const i of [1, 2, 3]) {
+      // Peers' topology updates are coalesced (1 s, as Weave): wait for everyone's view.
+      await waitFor(async () => {
+        const s = await status(net, i);
+        return s.includes("Peers: 3 (with 6 established connections)") || s;
+      }, { what: `h${i} to see all 6 connections established`, timeoutMs: 15_000 });
       const s = await status(net, i);
       assert.match(s, /^\n {8}Version: /, "a blank line comes first, as Weave's script prints");
       assert.match(s, / {11}Name: [0-9a-f:]{17}\(h\d\)\n/);
