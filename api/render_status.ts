@@ -133,10 +133,12 @@ function renderDnsSection(dns: DnsReport): string {
 /** `weave status connections`: one line per local connection or target. */
 export function renderConnections(report: WeaveReport): string {
   return report.Router.Connections.map((c) => {
-    const attrs = Object.keys(c.Attrs ?? {}).filter((k) => k !== "name").sort(compareBytes)
-      .map((k) => `${k}=${goValueString(c.Attrs![k])}`).join("");
+    // As Weave: sorted, glued `k=v` (`encrypted=truemtu=1414`); then our `why`, set apart.
+    const attrs = Object.keys(c.Attrs ?? {}).filter((k) => k !== "name" && k !== "why")
+      .sort(compareBytes).map((k) => `${k}=${goValueString(c.Attrs![k])}`).join("");
+    const why = c.Attrs?.why === undefined ? "" : ` (${goValueString(c.Attrs.why)})`;
     const dir = c.Outbound ? "->" : "<-";
-    return `${dir} ${goSprintf("%-21v %-11v", c.Address, c.State)} ${c.Info} ${attrs}\n`;
+    return `${dir} ${goSprintf("%-21v %-11v", c.Address, c.State)} ${c.Info} ${attrs}${why}\n`;
   }).join("");
 }
 

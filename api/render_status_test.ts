@@ -197,3 +197,14 @@ Deno.test("renderConnections prints a failed target without attributes with a tr
   const lines = renderConnections(report).split("\n");
   assert.ok(lines[1].endsWith("m=+12.287904497 "));
 });
+
+Deno.test("renderConnections sets our why attribute apart after Weave's glued attributes", () => {
+  const report = loadReport("enc", "h1");
+  const c = report.Router.Connections[0];
+  c.Attrs = { ...c.Attrs, why: "fastdp off: kernel lacks IPsec ESP" };
+  assert.equal(
+    renderConnections(report).split("\n")[0],
+    "<- 192.0.2.2:52873       established encrypted   sleeve 02:00:00:00:00:02(h2) " +
+      "encrypted=truemtu=1414 (fastdp off: kernel lacks IPsec ESP)",
+  );
+});

@@ -19,6 +19,9 @@
  * host's bridge MAC: every host's bridge carries the same link-local address on the one weave
  * L2 network, so the container must never ask ARP who has it.
  *
+ * Better than Weave: each attach announces the container's addresses with gratuitous ARP, so an
+ * address re-attached on another host is reachable again at once (see {@link announce}).
+ *
  * @module
  */
 import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
@@ -52,6 +55,8 @@ import {
   setMtu,
   withNetns,
 } from "../sys/mod.ts";
+import { PacketSocket } from "../sys/packet_socket.ts";
+import { gratuitousArp } from "./arp.ts";
 import { DEFAULT_BRIDGE, DEFAULT_MTU } from "./bridge.ts";
 
 /** The container-side interface name. */
@@ -195,6 +200,8 @@ export interface Namespaces {
   isHost(path: string): boolean;
   /** Container ids worth checking in `weave ps`: named namespaces and `pid:<n>` of processes. */
   candidates(): string[];
+  /** Sends whole Ethernet frames out of interface `ifindex` of the namespace at `path`. */
+  send?(path: string, ifindex: number, frames: readonly Uint8Array[]): void;
 }
 
 /**
@@ -209,6 +216,10 @@ export function systemNamespaces(options: { hostPath?: string } = {}): Namespace
     open: (path) => notFoundAsContainer(path, () => openNetns(path)),
     isHost: (path) => sameFile(path, hostPath),
     candidates: () => [...dirNames("/run/netns"), ...pidIds()],
+    send: (path, ifindex, frames) => {
+      using socket = withNetns(path, () => new PacketSocket({ ifindex }));
+      for (const frame of frames) socket.send(frame);
+    },
   };
 }
 
@@ -305,6 +316,7 @@ export function attach(nl: Netlink, options: AttachOptions): AttachedContainer {
       if (veth.created) deleteQuietly(nl, veth.name);
       throw e;
     }
+    announce(ns, c, cnl, cidrs, options.log);
     return describeContainer(c.id, cnl) ?? { id: c.id, mac: "", cidrs: [] };
   } finally {
     cnl.close();
@@ -386,6 +398,29 @@ function configureContainer(cnl: Netlink, cidrs: readonly string[], multicast: b
   const routes = listRoutes(cnl, { dev: ethwe.index });
   if (!routes.some((r) => r.dst === MULTICAST_ROUTE)) {
     ignoreExists(() => addRoute(cnl, { dst: MULTICAST_ROUTE, dev: ethwe.index }));
+  }
+}
+
+/**
+ * Announces the container's addresses with gratuitous ARP, so that peers holding a neighbour
+ * entry for an address that was elsewhere before (a container moved to another host) use the
+ * new MAC at once. Weave 2.8.1 does not, and such peers wait for the old entry to go stale.
+ * Best effort: a failure is logged, never fails the attach.
+ */
+function announce(
+  ns: Namespaces,
+  c: Container,
+  cnl: Netlink,
+  cidrs: readonly string[],
+  log?: Logger,
+): void {
+  if (!ns.send || cidrs.length === 0) return;
+  try {
+    const ethwe = getLink(cnl, CONTAINER_IFNAME);
+    const frames = cidrs.map((cidr) => gratuitousArp(ethwe.address ?? "", cidr.split("/")[0]));
+    ns.send(c.path, ethwe.index, frames);
+  } catch (e) {
+    log?.warn(`Cannot announce addresses of "${c.id}": ${e instanceof Error ? e.message : e}`);
   }
 }
 

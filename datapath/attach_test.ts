@@ -13,6 +13,8 @@ import {
 } from "./attach.ts";
 import { FakeKernel, type FakeNamespace } from "./_fake_kernel.ts";
 import { sysError } from "../sys/mod.ts";
+import { memoryLogger } from "../lib/log.ts";
+import { gratuitousArp } from "./arp.ts";
 
 /** A host with bridge `weave` (up, 1376) and containers c1, c2. */
 function rig() {
@@ -280,4 +282,38 @@ Deno.test("containerExists follows the namespace file; non-container ids always 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("attach announces every address with gratuitous ARP on ethwe; a failing send only warns", () => {
+  const { nl, c1, namespaces } = rig();
+  const sent: { path: string; ifindex: number; frames: Uint8Array[] }[] = [];
+  const ns: Namespaces = {
+    ...namespaces,
+    send: (path, ifindex, frames) => void sent.push({ path, ifindex, frames: [...frames] }),
+  };
+  const a = attach(nl, {
+    container: "c1",
+    cidrs: ["10.32.0.1/12", "10.40.0.9/12"],
+    namespaces: ns,
+  });
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].path, "/run/netns/c1");
+  assert.equal(sent[0].ifindex, c1.link("ethwe")?.index);
+  assert.deepEqual(sent[0].frames, [
+    gratuitousArp(a.mac, "10.32.0.1"),
+    gratuitousArp(a.mac, "10.40.0.9"),
+  ]);
+  const log = memoryLogger();
+  const failing: Namespaces = {
+    ...namespaces,
+    send: () => {
+      throw sysError("send frame", 100);
+    },
+  };
+  const again = attach(nl, { container: "c1", cidrs: ["10.32.0.1/12"], namespaces: failing, log });
+  assert.equal(again.mac, a.mac, "the attach itself succeeded");
+  assert.ok(
+    log.lines.some((l) => l.includes('Cannot announce addresses of "c1"')),
+    log.lines.join("\n"),
+  );
 });

@@ -42,6 +42,11 @@ export const OVERLAY_CONTROL_TAG = 7;
 export const OVERLAYS_FEATURE = "Overlays";
 /** The overlay used, unprefixed, with peers that do not send {@link OVERLAYS_FEATURE}. */
 export const COMPAT_OVERLAY = "sleeve";
+/**
+ * The connection attribute saying why a preferred overlay is not in use
+ * (`weave status connections` shows it after the others, in parentheses).
+ */
+export const WHY_ATTR = "why";
 /** Control tags that carry sleeve messages directly in compat mode. */
 const COMPAT_TAGS = new Set([1, 2, 3]);
 
@@ -64,6 +69,11 @@ function isForwarder(c: OverlayConnection): c is OverlayForwarder {
 export interface OverlaySwitchOptions {
   /** Logs `overlay_switch ->[name(nick)] using <overlay>` when the choice changes. */
   log?: Logger;
+  /**
+   * Overlays this router does not offer, each with why (e.g.
+   * `{ fastdp: "off: kernel lacks IPsec ESP" }`), for every connection's `why` attribute.
+   */
+  unavailable?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -82,6 +92,7 @@ export interface OverlaySwitchOptions {
 export class OverlaySwitch implements NetworkOverlay {
   readonly #overlays: readonly NamedOverlay[];
   readonly #log: Logger;
+  readonly #unavailable: Readonly<Record<string, string>>;
   /** The latest connection to each peer. */
   readonly #connections = new Map<PeerName, SwitchConnection>();
 
@@ -102,6 +113,7 @@ export class OverlaySwitch implements NetworkOverlay {
     }
     this.#overlays = [...overlays];
     this.#log = options.log ?? discardLogger;
+    this.#unavailable = options.unavailable ?? {};
   }
 
   /** Sets `Overlays` to our names in order, after each overlay added its own features. */
@@ -131,10 +143,22 @@ export class OverlaySwitch implements NetworkOverlay {
         }", theirs ${theirs})`,
       );
     }
+    // Why an overlay is not in use, for status: ours but off, or not theirs.
+    // Overlays we do not offer at all come first: they are why a user would ask.
+    const notes: [string, string | null][] = [
+      ...Object.entries(this.#unavailable).filter(([n]) =>
+        !this.#overlays.some((o) => o.name === n)
+      ),
+      ...this.#overlays.map((o): [string, string | null] => [
+        o.name,
+        this.#unavailable[o.name] ?? (common.includes(o) ? null : "not offered by peer"),
+      ]),
+    ];
     const conn: SwitchConnection = new SwitchConnection({
       params,
       common,
       compat,
+      notes,
       log: this.#log.withPrefix(`overlay_switch ->[${peer}]`),
       onStop: () => {
         if (this.#connections.get(params.remotePeer) === conn) {
@@ -182,12 +206,16 @@ interface Sub {
   index: number;
   conn: OverlayConnection | null;
   established: boolean;
+  /** Why `conn` is null. */
+  lost?: "refused" | "failed";
 }
 
 interface SwitchConnectionOptions {
   params: OverlayConnectionParams;
   common: readonly NamedOverlay[];
   compat: boolean;
+  /** Our overlays in our order, each with why this connection cannot use it, or null. */
+  notes: readonly [string, string | null][];
   log: Logger;
   onStop: () => void;
 }
@@ -196,6 +224,7 @@ interface SwitchConnectionOptions {
 class SwitchConnection implements OverlayForwarder {
   readonly #params: OverlayConnectionParams;
   readonly #compat: boolean;
+  readonly #notes: readonly [string, string | null][];
   readonly #log: Logger;
   readonly #onStop: () => void;
   readonly #subs: Sub[];
@@ -206,6 +235,7 @@ class SwitchConnection implements OverlayForwarder {
   constructor(opts: SwitchConnectionOptions) {
     this.#params = opts.params;
     this.#compat = opts.compat;
+    this.#notes = opts.notes;
     this.#log = opts.log;
     this.#onStop = opts.onStop;
     const errors: string[] = [];
@@ -214,6 +244,7 @@ class SwitchConnection implements OverlayForwarder {
       try {
         sub.conn = overlay.prepareConnection(this.#subParams(sub));
       } catch (e) {
+        sub.lost = "refused";
         errors.push(`${name}: ${e instanceof Error ? e.message : e}`);
         this.#log.warn(`${name} refused the connection: ${e instanceof Error ? e.message : e}`);
       }
@@ -269,12 +300,24 @@ class SwitchConnection implements OverlayForwarder {
     return this.#subs.some((s) => s.conn !== null && s.established && subHealthy(s.conn));
   }
 
-  /** The chosen sub-connection's attributes, named after its overlay. */
+  /**
+   * The chosen sub-connection's attributes, named after its overlay, and
+   * `why` a preferred overlay is not used (`fastdp unhealthy`): `off: ...`
+   * (not offered by us), `not offered by peer`, `refused` (it threw on
+   * prepare), `failed`, `pending` (not established) or `unhealthy`.
+   */
   attrs(): Record<string, string | number | boolean> {
     this.#choose();
     const chosen = this.#chosen;
     if (!chosen?.conn) return {};
-    return { ...chosen.conn.attrs(), name: chosen.name };
+    const why: string[] = [];
+    for (const [name, note] of this.#notes) {
+      if (name === chosen.name) break;
+      const sub = this.#subs.find((s) => s.name === name);
+      why.push(`${name} ${note ?? sub?.lost ?? (sub?.established ? "unhealthy" : "pending")}`);
+    }
+    const attrs = { ...chosen.conn.attrs(), name: chosen.name };
+    return why.length ? { ...attrs, [WHY_ATTR]: why.join("; ") } : attrs;
   }
 
   stop(): void {
@@ -319,6 +362,7 @@ class SwitchConnection implements OverlayForwarder {
     this.#log.info(`${sub.name} failed: ${error.message}`);
     const conn = sub.conn;
     sub.conn = null;
+    sub.lost = "failed";
     sub.established = false;
     conn.stop();
     if (this.#subs.some((s) => s.conn !== null)) {

@@ -157,7 +157,7 @@ Deno.test("OverlaySwitch is established with its first sub-connection and report
   assert.deepEqual(conn.attrs(), { name: "fastdp", mtu: 6 }, "first working one before any");
   sleeve.conns[0].params.onEstablished();
   assert.equal(h.established, 1);
-  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6 });
+  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6, why: "fastdp pending" });
   fastdp.conns[0].params.onEstablished();
   assert.equal(h.established, 1, "established only once");
   assert.deepEqual(conn.attrs(), { name: "fastdp", mtu: 6 }, "preferred established one");
@@ -176,7 +176,7 @@ Deno.test("OverlaySwitch drops failed sub-connections and fails when none is lef
   fastdp.conns[0].params.onError(new Error("fastdp heartbeat timeout"));
   assert.ok(fastdp.conns[0].stopped);
   assert.equal(h.errors.length, 0);
-  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6 });
+  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6, why: "fastdp failed" });
   conn.controlMessage(7, new Uint8Array([0, 1]));
   assert.deepEqual(fastdp.conns[0].received, [], "a dropped sub-connection gets nothing");
   const cause = new Error("timed out waiting for UDP heartbeat");
@@ -200,12 +200,30 @@ Deno.test("OverlaySwitch survives a refusing sub-overlay and throws when all ref
   const conn = sw.prepareConnection(h.params);
   sleeve.conns[0].params.sendControlMessage(1, new Uint8Array(0));
   assert.deepEqual(h.sent, [{ tag: 7, body: [1, 1] }], "indices still follow the common list");
-  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6 });
+  assert.deepEqual(conn.attrs(), { name: "sleeve", mtu: 6, why: "fastdp refused" });
   const { sw: allBroken } = makeSwitch(new FakeOverlay("sleeve", true));
   assert.throws(
     () => allBroken.prepareConnection(harness({ Overlays: "sleeve" }).params),
     /no working forwarders \(sleeve: sleeve is unavailable\)/,
   );
+});
+
+Deno.test("OverlaySwitch says why a preferred overlay is not used: off here, or not offered", () => {
+  const sleeve = new FakeOverlay("sleeve");
+  const off = new OverlaySwitch([{ name: "sleeve", overlay: sleeve }], {
+    unavailable: { fastdp: "off: kernel lacks IPsec ESP" },
+  });
+  const a = off.prepareConnection(harness({ Overlays: "fastdp sleeve" }).params);
+  assert.deepEqual(a.attrs(), {
+    name: "sleeve",
+    mtu: 6,
+    why: "fastdp off: kernel lacks IPsec ESP",
+  });
+  const { sw } = makeSwitch(new FakeOverlay("fastdp"), new FakeOverlay("sleeve"));
+  const b = sw.prepareConnection(harness({ Overlays: "sleeve" }).params);
+  assert.deepEqual(b.attrs(), { name: "sleeve", mtu: 6, why: "fastdp not offered by peer" });
+  const c = sw.prepareConnection(harness({ Overlays: "fastdp" }).params);
+  assert.deepEqual(c.attrs(), { name: "fastdp", mtu: 6 }, "a less preferred one is not mentioned");
 });
 
 Deno.test("OverlaySwitch stop stops sub-connections and silences them; overlay stop reaches all", async () => {

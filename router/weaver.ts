@@ -78,10 +78,13 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   await sleeve.start();
   // deno-lint-ignore prefer-const
   let mesh: MeshRouter;
-  const fastdp = await startFastdp(config, name, hostNl, () => mesh, log);
+  const { fastdp, off } = await startFastdp(config, name, hostNl, () => mesh, log);
   const overlays: NamedOverlay[] = [{ name: "sleeve", overlay: sleeve }];
   if (fastdp) overlays.unshift({ name: "fastdp", overlay: fastdp });
-  const overlay = new OverlaySwitch(overlays, { log });
+  const overlay = new OverlaySwitch(overlays, {
+    log,
+    unavailable: off === undefined ? {} : { fastdp: off },
+  });
   mesh = new MeshRouter({
     name,
     nickName: config.nickName,
@@ -240,7 +243,7 @@ async function startFastdp(
   nl: NetlinkSocket,
   mesh: () => MeshRouter,
   log: Logger,
-): Promise<FastDatapath | undefined> {
+): Promise<{ fastdp?: FastDatapath; off?: string }> {
   const decision = fastdpDecision({
     password: config.password !== undefined,
     noFastdp: config.noFastdp,
@@ -248,7 +251,7 @@ async function startFastdp(
   });
   if (!decision.enabled) {
     log.info(`Fast datapath disabled: ${decision.reason}`);
-    return undefined;
+    return { off: decision.brief };
   }
   const fastdp = new FastDatapath({
     localPeer,
@@ -264,7 +267,7 @@ async function startFastdp(
     log,
   });
   await fastdp.start();
-  return fastdp;
+  return { fastdp };
 }
 
 /**

@@ -18,8 +18,10 @@ export interface FastdpDecisionInput {
 /** The outcome of {@link fastdpDecision}. */
 export interface FastdpDecision {
   enabled: boolean;
-  /** Why, for the log line and status. */
+  /** Why, for the log line. */
   reason: string;
+  /** Why, in a few words, for `weave status connections` (`fastdp off: ...`). */
+  brief: string;
 }
 
 /** The reason when fastdp is turned off by the user. */
@@ -49,10 +51,12 @@ export const REASON_ENABLED = "using kernel VXLAN (fastdp) where possible, sleev
  * ```
  */
 export function fastdpDecision(input: FastdpDecisionInput): FastdpDecision {
-  if (input.noFastdp) return { enabled: false, reason: REASON_DISABLED };
+  if (input.noFastdp) return { enabled: false, reason: REASON_DISABLED, brief: "off: --no-fastdp" };
   if (input.password) {
     const esp = typeof input.esp === "function" ? input.esp() : input.esp;
-    return { enabled: false, reason: esp ? REASON_NO_IPSEC : REASON_NO_ESP };
+    return esp
+      ? { enabled: false, reason: REASON_NO_IPSEC, brief: "off: encrypted fastdp not implemented" }
+      : { enabled: false, reason: REASON_NO_ESP, brief: "off: kernel lacks IPsec ESP" };
   }
-  return { enabled: true, reason: REASON_ENABLED };
+  return { enabled: true, reason: REASON_ENABLED, brief: "on" };
 }

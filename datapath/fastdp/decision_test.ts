@@ -8,19 +8,19 @@ import {
 } from "./decision.ts";
 
 Deno.test("fastdpDecision table", () => {
-  const rows: [boolean, boolean, boolean, boolean, string][] = [
-    // password, noFastdp, esp -> enabled, reason
-    [false, false, false, true, REASON_ENABLED],
-    [false, false, true, true, REASON_ENABLED],
-    [false, true, true, false, REASON_DISABLED],
-    [true, true, false, false, REASON_DISABLED],
-    [true, false, false, false, REASON_NO_ESP],
-    [true, false, true, false, REASON_NO_IPSEC],
+  const rows: [boolean, boolean, boolean, boolean, string, string][] = [
+    // password, noFastdp, esp -> enabled, reason, brief
+    [false, false, false, true, REASON_ENABLED, "on"],
+    [false, false, true, true, REASON_ENABLED, "on"],
+    [false, true, true, false, REASON_DISABLED, "off: --no-fastdp"],
+    [true, true, false, false, REASON_DISABLED, "off: --no-fastdp"],
+    [true, false, false, false, REASON_NO_ESP, "off: kernel lacks IPsec ESP"],
+    [true, false, true, false, REASON_NO_IPSEC, "off: encrypted fastdp not implemented"],
   ];
-  for (const [password, noFastdp, esp, enabled, reason] of rows) {
+  for (const [password, noFastdp, esp, enabled, reason, brief] of rows) {
     assert.deepEqual(
       fastdpDecision({ password, noFastdp, esp }),
-      { enabled, reason },
+      { enabled, reason, brief },
       JSON.stringify({ password, noFastdp, esp }),
     );
   }

@@ -117,6 +117,14 @@ function formatMac(frame: Uint8Array): string {
 }
 
 /** IPv4 text of an address, unwrapping `::ffff:a.b.c.d`; `undefined` for anything else. */
+/** The `ShortID` handshake feature (decimal, 12 bits), if valid. */
+export function handshakeShortID(features: Record<string, string>): number | undefined {
+  const text = features.ShortID;
+  if (text === undefined || !/^\d{1,4}$/.test(text)) return undefined;
+  const id = Number(text);
+  return id <= 0xfff ? id : undefined;
+}
+
 function ipv4Of(address: string): string | undefined {
   const bare = address.startsWith("::ffff:") ? address.slice(7) : address;
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(bare) ? bare : undefined;
@@ -206,7 +214,7 @@ export class FastDatapath implements NetworkOverlay {
     if (!remoteIP || !local) {
       throw refuse(`not IPv4 (${params.localAddr.hostname} -> ${params.remoteAddr.hostname})`);
     }
-    const vnis = this.#vnis(params.remotePeer);
+    const vnis = this.#vnis(params.remotePeer, handshakeShortID(params.remoteFeatures));
     if (typeof vnis === "string") throw refuse(vnis);
     const remotePort = params.outbound ? params.remoteAddr.port + 1 : this.#opts.port + 1;
     const spec: VxlanDeviceSpec = {
@@ -322,8 +330,13 @@ export class FastDatapath implements NetworkOverlay {
     for (const socket of this.#retired.splice(0)) socket.close();
   }
 
-  #vnis(remote: PeerName): ReturnType<typeof peerVNIs> | string {
-    const theirs = this.#opts.peerShortID(remote);
+  /**
+   * Our VNIs with `remote`. The peer table's short ID wins; `fromHandshake` covers a remote
+   * the table knows only as a placeholder (named in another peer's connections before its
+   * own gossip arrived), which would otherwise keep this connection off fastdp for good.
+   */
+  #vnis(remote: PeerName, fromHandshake?: number): ReturnType<typeof peerVNIs> | string {
+    const theirs = this.#opts.peerShortID(remote) ?? fromHandshake;
     if (theirs === undefined) return "the peer has no short ID";
     return peerVNIs(this.#opts.shortID(), theirs);
   }

@@ -314,6 +314,24 @@ Deno.test("fastdp refuses connections it cannot carry, with the reason", async (
     );
     assert.throws(() => dp.prepareConnection(params(B, "2001:db8::2")), /not IPv4/);
     assert.equal(host.devices.size, 0);
+    // A peer known only as a placeholder: the handshake's ShortID gives its VNIs.
+    for (const bad of ["4096", "-1", "x", ""]) {
+      assert.throws(
+        () =>
+          dp.prepareConnection({ ...params(0xc3n, "192.0.2.3"), remoteFeatures: { ShortID: bad } }),
+        /no short ID/,
+        bad,
+      );
+    }
+    const fwd = dp.prepareConnection({
+      ...params(0xc3n, "192.0.2.3"),
+      remoteFeatures: { ShortID: "3" },
+    });
+    const dev = host.devices.get("vxw0000000000c3");
+    // Frames from us (short ID 1) to it carry 1 | 3 << 12; from it to us 3 | 1 << 12.
+    assert.deepEqual([dev?.spec.sendVNI, dev?.spec.receiveVNI], [1 | 3 << 12, 3 | 1 << 12]);
+    fwd.stop();
+    assert.equal(host.devices.size, 0);
     await assert.rejects(() => dp.start(), /running/);
   } finally {
     await dp.stop();
