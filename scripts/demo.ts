@@ -122,12 +122,11 @@ const steps: Step[] = [
           say(`  h${a + 1}:${from.ip} -> h${b + 1}:${to.ip}  reply in ${rtt}`);
         }
       }
-      const conns = (await net.weave(1, ["status", "connections"])).stdout;
       await waitFor(async () => {
         const s = (await net.weave(1, ["status", "connections"])).stdout;
-        return (s.match(new RegExp(`established .*${overlay}`, "g")) ?? []).length === 2 || s;
+        const using = new RegExp(`established (encrypted +)?${overlay} `, "g");
+        return (s.match(using) ?? []).length === 2 || s;
       }, { what: `h1's connections to use ${overlay}`, timeoutMs: 45_000 });
-      void conns;
       say(
         `  the connections carry the data over ${
           overlay === "fastdp"
