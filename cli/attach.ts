@@ -9,9 +9,11 @@
  * `/etc/netns/<name>/resolv.conf` pointing at weaveDNS. `--without-dns` does neither. As in
  * `dns-add`, `-h` is the hostname here, not help (`--help` is).
  *
- * `<addr>` is `[ip:]<cidr>`. The IPAM forms `net:<cidr>` and `net:default` (also what no address
- * means in Weave) are refused with a message until IP allocation is wired in. Also holds the
- * argument and answer helpers the detach/expose/hide/ps commands share.
+ * `<addr>` is `[ip:]<cidr>`, `net:<cidr>` or `net:default` (also what no address means). With IP
+ * allocation on, the router claims a `[ip:]<cidr>` address for the container (refusing one that
+ * another container or peer holds, with Weave's `Unable to claim: …`) and allocates the `net:`
+ * ones; without it, `net:` forms are refused. Also holds the argument and answer helpers the
+ * detach/expose/hide/ps commands share.
  *
  * @module
  */
@@ -34,7 +36,7 @@ const CIDR = /^\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}$/;
 export interface AddrArgs {
   /** The `[ip:]<cidr>` addresses, `ip:` dropped. */
   cidrs: string[];
-  /** Any `net:` forms met (not supported yet). */
+  /** The `net:<cidr>` and `net:default` forms, for IPAM to allocate. */
   ipam: string[];
   /** The arguments after the addresses. */
   rest: string[];

@@ -9,7 +9,10 @@ import { startApiServers } from "../api/server.ts";
 import { hostVethName } from "../datapath/attach.ts";
 import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
 import { type PlumbingDns, type PlumbingOptions, plumbingRoutes } from "../datapath/http.ts";
+import { Allocator } from "../ipam/allocator.ts";
+import { FakeStore } from "../ipam/fake_store.ts";
 import { discardLogger } from "../lib/log.ts";
+import { plumbingIpam } from "../router/plumbing_ipam.ts";
 import { attachCommand, parseAddrArgs, showAddrs } from "./attach.ts";
 import { detachCommand } from "./detach.ts";
 import { exposeCommand } from "./expose.ts";
@@ -26,7 +29,7 @@ interface Run {
 
 async function withRouter(
   fn: (run: (argv: string[]) => Promise<Run>, k: FakeKernel, nft: FakeNft) => Promise<void>,
-  extra: Pick<PlumbingOptions, "dns" | "watch"> = {},
+  extra: Pick<PlumbingOptions, "dns" | "watch" | "ipam"> = {},
 ) {
   const k = new FakeKernel();
   k.add("/run/netns/c1");
@@ -267,4 +270,42 @@ Deno.test("weave attach --help is help; -h is the hostname", () => {
   assert.match(help, /-h, --hostname <fqdn>/);
   assert.match(help, /--without-dns/);
   assert.match(help, /--help/);
+});
+
+Deno.test("weave attach ip:<cidr> claims the address in IPAM: never allocated again, refused to others", async () => {
+  const alloc = new Allocator({
+    ourName: 0x020000000001n,
+    ourUID: 1n,
+    nickName: "h1",
+    range: "10.32.0.0/12",
+    init: "seed=02:00:00:00:00:01",
+    store: new FakeStore(),
+    log: discardLogger,
+    peers: () => [],
+    tickMs: 0,
+  });
+  await alloc.start();
+  try {
+    await withRouter(async (run) => {
+      assert.deepEqual(await run(["attach", "ip:10.32.0.1/12", "c1"]), {
+        code: 0,
+        stdout: "10.32.0.1\n",
+        stderr: "",
+      });
+      assert.equal((await run(["attach", "c2"])).stdout, "10.32.0.2\n", "IPAM skips the claim");
+      assert.deepEqual(await run(["attach", "10.32.0.1/12", "c2"]), {
+        code: 1,
+        stdout: "",
+        stderr: "Unable to claim: address 10.32.0.1 is already owned by c1\n",
+      });
+      assert.match((await run(["expose", "ip:10.32.0.2/12"])).stderr, /already owned by c2\n$/);
+      assert.equal((await run(["attach", "192.168.3.4/24", "c2"])).code, 0, "outside: just used");
+      assert.deepEqual(alloc.lookup("c1").map((c) => c.addr & 255), [1]);
+      assert.equal((await run(["detach", "c1"])).code, 0);
+      assert.deepEqual(alloc.lookup("c1"), [], "detach released the claim");
+      assert.equal((await run(["attach", "10.32.0.1/12", "c2"])).stdout, "10.32.0.1\n");
+    }, { ipam: plumbingIpam(alloc) });
+  } finally {
+    alloc.stop();
+  }
 });

@@ -15,6 +15,15 @@
  * handled one at a time, so two `expose` calls never race on the nftables table, and each
  * attach/expose first makes sure the bridge exists (adopting or repairing it).
  *
+ * With IPAM on ({@link PlumbingIpam}), `net:` forms and address-less requests get addresses
+ * allocated, and every address given by hand is first claimed in IPAM for the container
+ * (`weave:expose` for expose), as Weave's script does with `PUT /ip/<id>/<cidr>`: IPAM then never
+ * hands it to anyone else. A claim inside IPAM's range waits while the range's owner is asked and
+ * fails with `Unable to claim: …` (400) when another container or peer holds the address; one
+ * outside the range is just used. Claims and allocations run before the plumbing queue and give
+ * up when the client goes away. Detach and hide release what IPAM holds for the addresses they
+ * remove (all of the container's, or of `weave:expose`, when none are named).
+ *
  * weaveDNS hooks in through {@link PlumbingDns}: after an attach (the container has its
  * addresses and, with `PlumbingDns.address`, a route to weaveDNS) it registers `hostname` and
  * writes the container's resolv.conf unless `without-dns=true`; after a detach it drops the
@@ -53,7 +62,10 @@ export interface PlumbingOptions {
   nft?: NftRunner;
   /** Default: the machine's namespaces. */
   namespaces?: Namespaces;
-  /** Address allocation for `net:` forms and address-less attach/expose; absent: IPAM is off. */
+  /**
+   * Address allocation for `net:` forms and address-less attach/expose, and claims of addresses
+   * given by hand; absent: IPAM is off (addresses given by hand are just used).
+   */
   ipam?: PlumbingIpam;
   /** weaveDNS for attached containers; absent: `hostname` and `without-dns` are ignored. */
   dns?: PlumbingDns;
@@ -80,12 +92,60 @@ export interface PlumbingWatch {
   untrack(id: string): void;
 }
 
-/** What attach/detach/expose need from IPAM. */
+/**
+ * What attach/detach/expose/hide need from IPAM (the router adapts its allocator; `datapath/`
+ * never imports `ipam/`). Waiting calls settle early, rejected, once `signal` aborts.
+ */
 export interface PlumbingIpam {
   /** Allocates an address for `ident` in `subnet` (the default subnet when absent); `a.b.c.d/n`. */
   allocate(ident: string, subnet: string | undefined, signal: AbortSignal): Promise<string>;
-  /** Releases `ident`'s address `cidr`, or all of them when `cidr` is absent. */
+  /**
+   * Records `cidr` (`a.b.c.d/n`, given by hand) as `ident`'s. Inside IPAM's range it waits for
+   * the range's owner to hand the address over and rejects when another identifier or peer holds
+   * it (the message says who); outside the range it resolves at once. Claiming an address
+   * `ident` already holds succeeds.
+   */
+  claim(ident: string, cidr: string, signal: AbortSignal): Promise<void>;
+  /** Releases `ident`'s address `cidr`, or all of them when `cidr` is absent; not held: no-op. */
   release(ident: string, cidr?: string): Promise<void>;
+}
+
+/**
+ * Claims the addresses given by hand (normalised by `parseHostCidrs`) for `ident`, one after the
+ * other. A refusal becomes Weave's 400 `Unable to claim: <why>`; a cancelled claim (the client
+ * went away) rejects as it is.
+ */
+async function claimCidrs(
+  ipam: PlumbingIpam | undefined,
+  ident: string,
+  cidrs: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  if (!ipam) return;
+  for (const cidr of cidrs) {
+    try {
+      await ipam.claim(ident, cidr, signal);
+    } catch (e) {
+      if (signal.aborted || e instanceof ApiError) throw e;
+      throw new ApiError(400, `Unable to claim: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/** Releases `ident`'s IPAM addresses `cidrs` (all when `cidrs` is undefined); failures are logged. */
+async function releaseCidrs(
+  ipam: PlumbingIpam | undefined,
+  ident: string,
+  cidrs: readonly string[] | undefined,
+  log: Logger,
+): Promise<void> {
+  if (!ipam) return;
+  const release = (cidr?: string) =>
+    ipam.release(ident, cidr).catch((e) =>
+      log.info(`Not released in IPAM for ${ident}: ${(e as Error).message}`)
+    );
+  if (cidrs === undefined) await release();
+  else for (const cidr of cidrs) await release(cidr);
 }
 
 /**
@@ -157,10 +217,12 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
       const id = resolveContainer(container).id;
       const hostname = optionalHostname(form);
       const withoutDns = form.get("without-dns") === "true";
+      const given = parseHostCidrs(form.getAll("cidr"));
+      await claimCidrs(options.ipam, id, given, signal);
       const allocated = await allocateNets(options.ipam, id, form.getAll("net"), signal);
       return serial(async (nl) => {
         ensure(nl);
-        const cidrs = [...form.getAll("cidr"), ...allocated];
+        const cidrs = [...given, ...allocated];
         const multicastRoute = form.get("no-multicast-route") !== "true";
         const dnsRoute = options.dns?.address;
         const done = attach(nl, {
@@ -191,28 +253,17 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
         return out;
       });
       log.info(`Detached ${done.cidrs.join(", ") || "nothing"} from container "${done.id}"`);
-      if (options.ipam) {
-        // Addresses given by hand were never IPAM's: "not found" is no failure of detach.
-        const release = (cidr?: string) =>
-          options.ipam!.release(done.id, cidr).catch((e) =>
-            log.info(`Not released in IPAM: ${(e as Error).message}`)
-          );
-        if (given.length === 0) await release();
-        else for (const cidr of done.cidrs) await release(cidr);
-      }
+      await releaseCidrs(options.ipam, done.id, given.length ? done.cidrs : undefined, log);
       return lines(done.cidrs);
     }),
     route("POST", /^\/expose$/, async (form, _p, signal) => {
-      const allocated = await allocateNets(
-        options.ipam,
-        "weave:expose",
-        form.getAll("net"),
-        signal,
-      );
+      const given = parseHostCidrs(form.getAll("cidr"));
+      await claimCidrs(options.ipam, EXPOSE_ID, given, signal);
+      const allocated = await allocateNets(options.ipam, EXPOSE_ID, form.getAll("net"), signal);
       return serial(async (nl) => {
         ensure(nl);
         const masquerade = form.get("skipNAT") !== "true";
-        const cidrs = [...form.getAll("cidr"), ...allocated];
+        const cidrs = [...given, ...allocated];
         const done = await expose(nl, { cidrs, masquerade, bridge, nft });
         log.info(`Exposed ${done.join(", ")}${masquerade ? "" : " without masquerading"}`);
         return lines(done);
@@ -231,12 +282,13 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
           return "";
         }),
     ),
-    route("POST", /^\/hide$/, (form) =>
-      serial(async (nl) => {
-        const done = await hide(nl, { cidrs: form.getAll("cidr"), bridge, nft });
-        log.info(`Hid ${done.join(", ") || "nothing"}`);
-        return lines(done);
-      })),
+    route("POST", /^\/hide$/, async (form) => {
+      const given = form.getAll("cidr");
+      const done = await serial((nl) => hide(nl, { cidrs: given, bridge, nft }));
+      log.info(`Hid ${done.join(", ") || "nothing"}`);
+      await releaseCidrs(options.ipam, EXPOSE_ID, given.length ? done : undefined, log);
+      return lines(done);
+    }),
     route("GET", /^\/ps$/, (form) =>
       serial((nl) => {
         const containers = form.getAll("container");

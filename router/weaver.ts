@@ -36,8 +36,7 @@ import { NetworkRouter } from "../datapath/network_router.ts";
 import { TapCapture } from "../datapath/tap_capture.ts";
 import type { NamedOverlay } from "../datapath/overlay_switch.ts";
 import { Allocator, FileStore, ipamStatePath } from "../ipam/mod.ts";
-import { formatIPv4, parseCidr } from "../lib/cidr.ts";
-import type { PlumbingIpam } from "../datapath/http.ts";
+import { plumbingIpam } from "./plumbing_ipam.ts";
 import type { ApiRoute } from "../api/ops.ts";
 
 /** Options of {@link runWeaver}. */
@@ -307,23 +306,6 @@ function startSleeveCapture(
   router.start();
   capture.start();
   return { router, capture };
-}
-
-/** Adapts the allocator to what attach/expose need. */
-function plumbingIpam(ipam: Allocator): PlumbingIpam {
-  return {
-    async allocate(ident, subnet, signal) {
-      const got = await ipam.allocate(ident, subnet ? parseCidr(subnet) : undefined, { signal });
-      return `${formatIPv4(got.addr)}/${got.prefix}`;
-    },
-    async release(ident, cidr) {
-      // Addresses given explicitly were never IPAM's: nothing to release (as Weave).
-      if (!ipam.ownedAddresses().some((o) => o.ident === ident)) return;
-      if (cidr === undefined) return await ipam.delete(ident);
-      const addr = parseCidr(`${cidr.split("/")[0]}/32`).network;
-      if (ipam.lookup(ident).some((o) => o.addr === addr)) await ipam.free(ident, addr);
-    },
-  };
 }
 
 function routerOps(
