@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds dist/weave, a single executable, with `deno compile` and exactly the
-# permissions listed in scripts/permissions.txt.
+# Builds dist/weave, a single executable, with `deno compile`, exactly the
+# permissions listed in scripts/permissions.txt and the router's V8 flags of
+# the ./weave launcher (router_v8_flags there; see its comment).
 #
 # deno compile needs Deno's runtime (denort) for the target: it downloads it
 # from dl.deno.land unless DENORT_BIN points at a denort binary of the same
@@ -28,6 +29,11 @@ if [[ -n "${DENORT_BIN:-}" ]]; then
 fi
 
 mapfile -t permissions < <(grep -v '^[[:space:]]*#' scripts/permissions.txt | tr -s ' \t' '\n' | grep -v '^$')
+v8_flags="$(sed -n 's/^router_v8_flags="\(.*\)"$/\1/p' weave)"
+if [[ -z "$v8_flags" ]]; then
+  echo "compile.sh: no router_v8_flags=\"...\" line in ./weave" >&2
+  exit 1
+fi
 mkdir -p dist
-"$deno" compile --quiet "${permissions[@]}" --output dist/weave main.ts
+"$deno" compile --quiet "${permissions[@]}" --v8-flags="$v8_flags" --output dist/weave main.ts
 echo "Built dist/weave"

@@ -43,6 +43,8 @@ export interface DatapathResult {
   runs: RunSample[];
   /** MTU of the client's interface towards the server. */
   mtu?: number;
+  /** VmRSS of each router (h1, h2) once the datapath is up, before any test. */
+  idleRssBytes?: number[];
   /** UDP payload size used (MTU − 28, at most 1400). */
   udpLength?: number;
   /** iperf3 tests that failed and were repeated, with why. */
@@ -72,6 +74,7 @@ export async function measure(
   result: DatapathResult,
   opts: MeasureOptions,
 ): Promise<void> {
+  result.idleRssBytes = env.routerPids.map(readRss);
   result.mtu = await pathMtu(net, env.clientNs, env.target);
   const udpLength = result.udpLength = Math.min(1400, result.mtu - 28);
   const server = new Deno.Command("ip", {

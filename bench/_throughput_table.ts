@@ -199,8 +199,11 @@ export function formatNotes(results: DatapathResult[]): string {
     const tcp1 = r.runs.map((s) => (s.tcp1.bitsPerSecond / 1e9).toFixed(3)).join(", ");
     const failed = r.error ? `; then failed: ${r.error}` : "";
     const retried = r.retries.length ? `; repeated after a failure: ${r.retries.join("; ")}` : "";
+    const idle = r.idleRssBytes?.length
+      ? `; router RSS idle ${r.idleRssBytes.map((b) => (b / MIB).toFixed(1)).join(" / ")} MiB`
+      : "";
     return `- ${r.datapath}: MTU ${r.mtu}, UDP payload ${r.udpLength} B; ` +
-      `TCP×1 runs ${tcp1} Gbit/s${retried}${failed}`;
+      `TCP×1 runs ${tcp1} Gbit/s${idle}${retried}${failed}`;
   });
   return out.join("\n") + "\n";
 }

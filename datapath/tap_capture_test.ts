@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
 import { withNetns } from "../sys/netns.ts";
-import { openTap } from "../sys/tap.ts";
+import { openTap, TAP_TX_QUEUE_LENGTH } from "../sys/tap.ts";
 import { internetChecksum } from "./sleeve/ipv4.ts";
 import { TAP_POLL_MS, TapCapture } from "./tap_capture.ts";
 
@@ -86,6 +86,36 @@ Deno.test({
       assert.ok(performance.now() - t0 <= TAP_POLL_MS + 200, "stops within one poll");
       assert.equal(capture.inject(echoRequest()), false, "closed");
       await capture.stop();
+    } finally {
+      ip("netns", "del", ns);
+    }
+  },
+});
+
+Deno.test({
+  name: `openTap sets the queue length (default and asked) and refuses a bad one${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== undefined,
+  fn() {
+    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
+    ip("netns", "add", ns);
+    const queueLength = (name: string) => {
+      const out = new Deno.Command("ip", { args: ["-n", ns, "-j", "link", "show", name] })
+        .outputSync();
+      return JSON.parse(new TextDecoder().decode(out.stdout))[0].txqlen as number;
+    };
+    try {
+      withNetns(ns, () => {
+        using a = openTap("wttap0", { mtu: 9000 });
+        using b = openTap("wttap1", { txQueueLength: 1234 });
+        assert.equal(queueLength(a.name), TAP_TX_QUEUE_LENGTH);
+        assert.equal(queueLength(b.name), 1234);
+        assert.notEqual(TAP_TX_QUEUE_LENGTH, 1000, "not the kernel's default");
+        for (const bad of [0, -1, 2.5]) {
+          assert.throws(() => openTap("wttap2", { txQueueLength: bad }), RangeError);
+        }
+      });
     } finally {
       ip("netns", "del", ns);
     }

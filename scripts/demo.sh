@@ -12,4 +12,5 @@ if [ "$(id -u)" != 0 ]; then
 fi
 deno=$(bash "$here/scripts/setup.sh")
 cd "$here"
+./weave --bundle || true # the router's bundle (see ./weave); without it routers run the sources
 exec "$deno" run --allow-all scripts/demo.ts "$@"

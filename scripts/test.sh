@@ -15,6 +15,9 @@ if ! deno=$(bash scripts/setup.sh); then
   exit 1
 fi
 
+# The router's bundle (see ./weave), built once here rather than by each test's first launch.
+./weave --bundle || echo "test: no router bundle; routers run the sources" >&2
+
 NO_COLOR=1 "$deno" test --allow-all --parallel "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 

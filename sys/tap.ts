@@ -28,6 +28,7 @@ import {
 
 const TUNSETIFF = 0x400454can;
 const SIOCSIFMTU = 0x8922n;
+const SIOCSIFTXQLEN = 0x8943n;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 const IFNAMSIZ = 16;
@@ -46,13 +47,23 @@ function ifreq(name: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function setMtuIoctl(name: string, mtu: number): void {
+/**
+ * Frames the kernel queues for the reader of a TAP before it drops (the device's txqueuelen,
+ * which sizes the tun ring). The kernel's 1000 is 25 ms of full-size frames at 0.5 Gbit/s:
+ * a reader that is off the CPU that long (a GC pause, the other direction's burst) loses
+ * frames, and every loss is a TCP retransmit in a container. 10000 frames hold more than a
+ * TCP sender's default 4 MiB window, so a single stream is paced by its window, not by loss.
+ */
+export const TAP_TX_QUEUE_LENGTH = 10000;
+
+/** An `ioctl` that takes an ifreq with one int after the name (MTU, queue length). */
+function setIntIoctl(name: string, request: bigint, value: number, what: string): void {
   const req = ifreq(name);
-  new DataView(req.buffer).setInt32(IFNAMSIZ, mtu, true);
+  new DataView(req.buffer).setInt32(IFNAMSIZ, value, true);
   const c = libc();
-  const fd = check(`set MTU of "${name}"`, c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const fd = check(`set ${what} of "${name}"`, c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   try {
-    check(`set MTU ${mtu} on "${name}"`, c.ioctl(fd, SIOCSIFMTU, req));
+    check(`set ${what} ${value} on "${name}"`, c.ioctl(fd, request, req));
   } finally {
     closeFd(fd);
   }
@@ -118,10 +129,18 @@ export class Tap {
   }
 }
 
+/** Options of {@link openTap}. */
+export interface OpenTapOptions {
+  /** MTU to set; default the kernel's (1500). */
+  mtu?: number;
+  /** txqueuelen to set (frames queued for our reads); default {@link TAP_TX_QUEUE_LENGTH}. */
+  txQueueLength?: number;
+}
+
 /**
  * Creates TAP device `name` (or attaches to an existing TAP of that name) in the calling
- * thread's namespace, optionally setting its MTU. The device starts down; bring it up and attach
- * it to the bridge with sys/link.ts.
+ * thread's namespace, setting its queue length and optionally its MTU. The device starts down;
+ * bring it up and attach it to the bridge with sys/link.ts.
  *
  * @example
  * ```ts ignore
@@ -130,7 +149,11 @@ export class Tap {
  * while (await waitReadable(tap.fd, 1000)) for (let n; (n = tap.read(frame)) > 0;) handle(frame.subarray(0, n));
  * ```
  */
-export function openTap(name: string, options: { mtu?: number } = {}): Tap {
+export function openTap(name: string, options: OpenTapOptions = {}): Tap {
+  const queue = options.txQueueLength ?? TAP_TX_QUEUE_LENGTH;
+  if (!Number.isInteger(queue) || queue < 1 || queue > 0x7fffffff) {
+    throw new RangeError(`Cannot create tap "${name}": txQueueLength ${queue} not a positive int`);
+  }
   const req = ifreq(name);
   new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI, true);
   const fd = openPath("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -138,7 +161,8 @@ export function openTap(name: string, options: { mtu?: number } = {}): Tap {
     check(`create tap "${name}"`, libc().ioctl(fd, TUNSETIFF, req));
     const nul = req.indexOf(0);
     const actual = new TextDecoder().decode(req.subarray(0, nul < 0 ? IFNAMSIZ : nul));
-    if (options.mtu !== undefined) setMtuIoctl(actual, options.mtu);
+    if (options.mtu !== undefined) setIntIoctl(actual, SIOCSIFMTU, options.mtu, "MTU");
+    setIntIoctl(actual, SIOCSIFTXQLEN, queue, "txqueuelen");
     return new Tap(fd, actual);
   } catch (e) {
     closeFd(fd);

@@ -40,6 +40,10 @@ import {
 
 const AF_INET = 2;
 const SO_REUSEADDR = 2;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
 const IPPROTO_IP = 0;
 const IP_MTU_DISCOVER = 10;
 const IP_MTU = 14;
@@ -140,6 +144,14 @@ export interface UdpSocketOptions {
   port: number;
   /** Sets SO_REUSEADDR before binding (default false). */
   reuseAddr?: boolean;
+  /**
+   * Receive buffer to ask for (bytes; the kernel doubles it for bookkeeping). Tried with
+   * `SO_RCVBUFFORCE` (root: past `net.core.rmem_max`), else `SO_RCVBUF` (capped by that
+   * sysctl). Default: the kernel's `rmem_default`.
+   */
+  receiveBufferBytes?: number;
+  /** Send buffer to ask for, as {@link receiveBufferBytes} (`SO_SNDBUFFORCE`, `SO_SNDBUF`). */
+  sendBufferBytes?: number;
 }
 
 /** Called for each received datagram; `bytes` is a view of a reused buffer, valid during the call. */
@@ -200,6 +212,12 @@ export class UdpSocket {
     }
     try {
       if (options.reuseAddr) setIntOpt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "set SO_REUSEADDR");
+      if (options.receiveBufferBytes !== undefined) {
+        setBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receiveBufferBytes, "receive");
+      }
+      if (options.sendBufferBytes !== undefined) {
+        setBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.sendBufferBytes, "send");
+      }
       setIntOpt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT, "set IP_MTU_DISCOVER");
       if (s.bind(fd, local.sockaddr, SOCKADDR_IN_SIZE) < 0) {
         throw sysError(`bind UDP socket to ${local}`, errno());
@@ -258,6 +276,19 @@ export class UdpSocket {
     // EAGAIN/EINTR: nothing waiting. Other errors cannot come from an unconnected, bound UDP
     // socket in normal operation; they also mean "nothing this time".
     return n >= 0 ? n : -1;
+  }
+
+  /** The kernel's receive and send buffer sizes (`SO_RCVBUF`, `SO_SNDBUF`: twice what was set). */
+  bufferSizes(): { receive: number; send: number } {
+    if (this.#fd < 0) throw sysError("read UDP socket buffer sizes", Errno.EBADF);
+    const get = (name: number) => {
+      this.#intLen[0] = 4;
+      if (libc().getsockopt(this.#fd, SOL_SOCKET, name, this.#intBytes, this.#intLenBytes) < 0) {
+        throw sysError("read UDP socket buffer size", errno());
+      }
+      return this.#int[0];
+    };
+    return { receive: get(SO_RCVBUF), send: get(SO_SNDBUF) };
   }
 
   /** Sender address (big-endian u32) of the last datagram {@link receive} returned. */
@@ -348,6 +379,19 @@ export class UdpSocket {
     libc().close(this.#fd);
     this.#fd = -1;
     this.#closeProbe();
+  }
+}
+
+/** Sets a socket buffer: the FORCE option first (needs CAP_NET_ADMIN), else the capped one. */
+function setBufferSize(fd: number, force: number, plain: number, bytes: number, which: string) {
+  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 0x3fffffff) {
+    throw new RangeError(`Cannot set UDP ${which} buffer to ${bytes} bytes: want 1024..2^30-1`);
+  }
+  const v = new Int32Array([bytes]);
+  const bytesOf = new Uint8Array(v.buffer);
+  if (libc().setsockopt(fd, SOL_SOCKET, force, bytesOf, 4) === 0) return;
+  if (libc().setsockopt(fd, SOL_SOCKET, plain, bytesOf, 4) < 0) {
+    throw sysError(`set UDP ${which} buffer to ${bytes} bytes`, errno());
   }
 }
 

@@ -100,6 +100,43 @@ Deno.test("UdpSocket refuses a taken port with a SysError naming the address", (
   );
 });
 
+Deno.test("UdpSocket sets the buffers it is asked for and refuses sizes out of range", () => {
+  using plain = UdpSocket.open({ host: "127.0.0.1", port: 0 });
+  using big = UdpSocket.open({
+    host: "127.0.0.1",
+    port: 0,
+    receiveBufferBytes: 3 << 20,
+    sendBufferBytes: 1 << 20,
+  });
+  const before = plain.bufferSizes();
+  const after = big.bufferSizes();
+  let root = false;
+  try {
+    root = Deno.uid() === 0;
+  } catch {
+    // no --allow-sys: treat as unprivileged
+  }
+  if (root) {
+    // SO_*BUFFORCE ignores net.core.[rw]mem_max; the kernel reports twice the request.
+    assert.deepEqual(after, { receive: 6 << 20, send: 2 << 20 });
+  } else {
+    assert.ok(after.receive >= before.receive && after.send >= before.send, JSON.stringify(after));
+  }
+  assert.ok(after.receive > before.receive, `${after.receive} > ${before.receive}`);
+  for (const bad of [0, 1023, 1.5, 2 ** 30]) {
+    assert.throws(
+      () => UdpSocket.open({ host: "127.0.0.1", port: 0, receiveBufferBytes: bad }),
+      (e) => e instanceof RangeError && e.message.includes(`receive buffer to ${bad} bytes`),
+    );
+  }
+  assert.throws(
+    () => UdpSocket.open({ host: "127.0.0.1", port: 0, sendBufferBytes: -1 }),
+    /Cannot set UDP send buffer to -1 bytes/,
+  );
+  big[Symbol.dispose]();
+  assert.throws(() => big.bufferSizes(), (e) => e instanceof SysError && e.code === "EBADF");
+});
+
 const skip = netnsSkip();
 Deno.test({
   name: `UdpSocket DF send over a 1500-byte path fails with EMSGSIZE and IP_MTU reads 1500${

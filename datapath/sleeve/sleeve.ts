@@ -47,6 +47,12 @@ const realClock: SleeveClock = {
 
 /** Big enough for any UDP payload plus the encryption header. */
 const BUFFER_SIZE = 65536 + 64;
+/**
+ * Kernel buffers of the socket the overlay opens: the default (~208 KiB) holds about 90
+ * full-size datagrams, which a router that is off the CPU for a few milliseconds overflows at
+ * a few hundred Mbit/s, and each datagram lost there is a TCP retransmit in a container.
+ */
+export const SOCKET_BUFFER_BYTES = 4 << 20;
 
 /** Options of {@link SleeveOverlay}. */
 export interface SleeveOverlayOptions {
@@ -61,6 +67,8 @@ export interface SleeveOverlayOptions {
    * (e.g. opened inside another network namespace); the overlay closes it on stop.
    */
   socket?: UdpSocket;
+  /** Receive and send buffer asked for the socket opened by start(); {@link SOCKET_BUFFER_BYTES}. */
+  socketBufferBytes?: number;
   clock?: SleeveClock;
   timing?: Partial<SleeveTiming>;
 }
@@ -156,7 +164,13 @@ export class SleeveOverlay implements NetworkOverlay {
     }
     const host = this.#opts.host ?? "0.0.0.0";
     try {
-      this.#socket = this.#opts.socket ?? UdpSocket.open({ host, port: this.#opts.port });
+      const bytes = this.#opts.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
+      this.#socket = this.#opts.socket ?? UdpSocket.open({
+        host,
+        port: this.#opts.port,
+        receiveBufferBytes: bytes,
+        sendBufferBytes: bytes,
+      });
     } catch (e) {
       return Promise.reject(
         new Error(`Cannot bind sleeve UDP socket to ${host}:${this.#opts.port}`, { cause: e }),
