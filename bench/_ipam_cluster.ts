@@ -9,7 +9,7 @@
  * @module
  */
 import { Allocator, type AllocatorPeer } from "../ipam/allocator.ts";
-import type { IpamState, IpamStore } from "../ipam/store.ts";
+import type { IpamState, IpamStore, IpamUpdate } from "../ipam/store.ts";
 import { discardLogger } from "../lib/log.ts";
 import { benchPeerName } from "./_inprocess.ts";
 import { MemoryGossipNetwork } from "./_ipam_mesh.ts";
@@ -33,9 +33,9 @@ export class RingTimingStore implements IpamStore {
     return Promise.resolve(undefined);
   }
 
-  save(state: IpamState): Promise<void> {
+  save(update: IpamUpdate): Promise<void> {
     this.saves++;
-    if (state.ring && this.ringSavedAt === undefined) this.ringSavedAt = performance.now();
+    if (update.ring && this.ringSavedAt === undefined) this.ringSavedAt = performance.now();
     return Promise.resolve();
   }
 }

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { Allocator } from "../ipam/allocator.ts";
-import type { IpamState, IpamStore, OwnedAddress } from "../ipam/store.ts";
+import type { IpamState, IpamStore, IpamUpdate, OwnedAddress } from "../ipam/store.ts";
 import { FileStore } from "../ipam/store_file.ts";
 import { formatIPv4 } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
@@ -215,9 +215,9 @@ class TrackedStore implements IpamStore {
     return this.#inner.load();
   }
 
-  save(state: IpamState): Promise<void> {
+  save(update: IpamUpdate): Promise<void> {
     this.#saving++;
-    return this.#inner.save(state).finally(() => this.#saving--);
+    return this.#inner.save(update).finally(() => this.#saving--);
   }
 
   /** Resolves once no save has been in flight for 100 ms. */

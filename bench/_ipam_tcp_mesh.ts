@@ -33,13 +33,20 @@ export interface TcpMeshOptions {
   teardown?: () => Promise<void> | void;
 }
 
-/** Whether every router knows every peer, holds N−1 connections and a route to each. */
+/**
+ * Whether every router knows every peer, holds N−1 connections and a route
+ * to each, and sees every peer with N−1 established connections (topology
+ * settled: broadcast trees computed from a stale view can miss peers).
+ */
 export function meshFull(routers: MeshRouter[]): boolean {
   const n = routers.length;
   return routers.every((r) =>
     r.peers.size === n &&
     r.connections().filter((c) => c.established).length === n - 1 &&
-    r.peers.all().every((p) => r.routes.unicastAll(p.name) !== undefined)
+    r.peers.all().every((p) =>
+      r.routes.unicastAll(p.name) !== undefined &&
+      [...p.connections.values()].filter((c) => c.established).length === n - 1
+    )
   );
 }
 

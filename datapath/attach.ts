@@ -63,6 +63,8 @@ import { DEFAULT_BRIDGE, DEFAULT_MTU } from "./bridge.ts";
 export const CONTAINER_IFNAME = "ethwe";
 /** Prefix of the host-side veth of an attached container. */
 export const HOST_VETH_PREFIX = "vethwepl";
+/** When {@link systemNamespaces} sends announcements again after the first. */
+const RESEND_MS = [500, 2000];
 /** The route Weave adds in containers so multicast leaves via ethwe. */
 export const MULTICAST_ROUTE = "224.0.0.0/4";
 /** The `weave ps` name of the bridge's own (exposed) addresses. */
@@ -200,7 +202,10 @@ export interface Namespaces {
   isHost(path: string): boolean;
   /** Container ids worth checking in `weave ps`: named namespaces and `pid:<n>` of processes. */
   candidates(): string[];
-  /** Sends whole Ethernet frames out of interface `ifindex` of the namespace at `path`. */
+  /**
+   * Sends whole Ethernet frames out of interface `ifindex` of the namespace at `path` now
+   * (throwing on failure), and again later, best effort, in case the first ones are lost.
+   */
   send?(path: string, ifindex: number, frames: readonly Uint8Array[]): void;
 }
 
@@ -217,8 +222,19 @@ export function systemNamespaces(options: { hostPath?: string } = {}): Namespace
     isHost: (path) => sameFile(path, hostPath),
     candidates: () => [...dirNames("/run/netns"), ...pidIds()],
     send: (path, ifindex, frames) => {
-      using socket = withNetns(path, () => new PacketSocket({ ifindex }));
-      for (const frame of frames) socket.send(frame);
+      const sendNow = () => {
+        using socket = withNetns(path, () => new PacketSocket({ ifindex }));
+        for (const frame of frames) socket.send(frame);
+      };
+      sendNow();
+      // RFC 5227 announces more than once: one lost frame would leave a peer on the old MAC.
+      for (const ms of RESEND_MS) {
+        Deno.unrefTimer(setTimeout(() => {
+          try {
+            sendNow();
+          } catch { /* the container went away meanwhile */ }
+        }, ms));
+      }
     },
   };
 }

@@ -10,7 +10,8 @@ import type { PeerName } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import type { AllocatorMesh, AllocatorPeer, IpamChannel } from "./allocator.ts";
 
-interface Message {
+/** A queued message. */
+export interface Message {
   kind: "unicast" | "broadcast" | "gossip";
   from: PeerName;
   to: PeerName;
@@ -43,6 +44,9 @@ export class FakeMesh {
   readonly errors: { from: PeerName; to: PeerName; error: Error }[] = [];
   /** Messages delivered so far. */
   delivered = 0;
+  /** Messages for which this returns true are lost instead of queued. */
+  drop: ((m: Readonly<Message>) => boolean) | undefined;
+  #sent = new Map<string, number>();
 
   /** Adds a node; returns the mesh view to `register` an allocator with. */
   join(name: PeerName, nickName: string): AllocatorMesh {
@@ -96,7 +100,11 @@ export class FakeMesh {
 
   #send(kind: Message["kind"], from: PeerName, to: PeerName, payload: Uint8Array): void {
     if (!this.#nodes.has(to) || !this.#linked(from, to)) return;
-    this.#queue.push({ kind, from, to, payload });
+    const m = { kind, from, to, payload };
+    if (this.drop?.(m)) return;
+    const k = `${from}/${kind}`;
+    this.#sent.set(k, (this.#sent.get(k) ?? 0) + 1);
+    this.#queue.push(m);
   }
 
   /** Queues every node's periodic gossip to every linked node. */
@@ -114,6 +122,21 @@ export class FakeMesh {
   /** Number of queued messages. */
   get pending(): number {
     return this.#queue.length;
+  }
+
+  /** Queued messages of `kind` from `from`. */
+  pendingFrom(from: PeerName, kind: Message["kind"]): number {
+    return this.#queue.filter((m) => m.from === from && m.kind === kind).length;
+  }
+
+  /** Messages of `kind` from `from` queued so far (delivered or not, dropped ones left out). */
+  sentFrom(from: PeerName, kind: Message["kind"]): number {
+    return this.#sent.get(`${from}/${kind}`) ?? 0;
+  }
+
+  /** Lets pending saves and sends finish without delivering anything. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) await flush();
   }
 
   /** Delivers until nothing is queued (letting async saves finish in between). */

@@ -3,7 +3,10 @@
  * dirty after each change and waits on {@link Persister.whenDurable} before
  * anything leaves the process (an address to a client, a ring to a peer).
  * Saves never overlap; changes made during a save are written by the next
- * one, and one save covers every change made before it started.
+ * one, and one save covers every change made before it started. A save
+ * starts at the end of the current task (a microtask), so the changes of one
+ * action (an address handed out, then the free count it changes in the
+ * ring) share one save.
  *
  * @module
  */
@@ -31,6 +34,7 @@ export class Persister {
   #changed = 0;
   #saved = 0;
   #saving = false;
+  #kickQueued = false;
   #waiters: Waiter[] = [];
 
   /** `save` must capture the state synchronously when called. */
@@ -59,6 +63,15 @@ export class Persister {
   }
 
   #kick(): void {
+    if (this.#kickQueued) return;
+    this.#kickQueued = true;
+    queueMicrotask(() => {
+      this.#kickQueued = false;
+      this.#start();
+    });
+  }
+
+  #start(): void {
     if (this.#saving || !this.dirty) return;
     const generation = this.#changed;
     this.#saving = true;

@@ -14,10 +14,12 @@ Deno.test("Persister: one save at a time; waiters released by the first save tha
   state = 1;
   p.markDirty();
   const first = p.whenDurable();
+  assert.deepEqual(started, [], "the save starts at the end of the task");
+  await Promise.resolve();
+  assert.deepEqual(started, [1]);
   state = 2;
   p.markDirty(); // during save 1
   const second = p.whenDurable();
-  assert.deepEqual(started, [1]);
   let firstDone = false, secondDone = false;
   first.then(() => (firstDone = true));
   second.then(() => (secondDone = true));
@@ -44,4 +46,16 @@ Deno.test("Persister: a failed save rejects its waiters, the next change retries
   p.markDirty();
   await p.whenDurable();
   assert.equal(saves, 2);
+});
+
+Deno.test("Persister: the changes of one task share one save", async () => {
+  const started: number[] = [];
+  let state = 0;
+  const p = new Persister(() => {
+    started.push(state);
+    return Promise.resolve();
+  });
+  for (state = 1; state <= 5; state++) p.markDirty();
+  await p.whenDurable();
+  assert.deepEqual(started, [6]);
 });

@@ -15,6 +15,12 @@
  * {@link Allocator.start} (loads the store), {@link Allocator.stop}.
  * `rmpeer` adds a takeover hold and tie-break (see `_takeover.ts`).
  *
+ * Parts kept elsewhere: when to propose and whom to tell (`_consensus.ts`,
+ * why it scales to hundreds of peers), what goes into gossip and its
+ * encode-once cache (`_gossip_out.ts`), owned addresses with the change set
+ * a save writes (`_owned.ts`, so a save costs the same however many are
+ * owned), nicknames and reachability (`_peer_directory.ts`).
+ *
  * @module
  */
 import type { ApiRoute } from "../api/ops.ts";
@@ -26,10 +32,10 @@ import type { TimerId } from "../lib/timer.ts";
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import { type Address, cidrRange, hostRange, type Range, rangeSize } from "./address.ts";
 import {
-  encodeGossipState,
   encodeIpamUnicast,
   type GossipState,
   IpamMessageType,
+  ringUpdateFromEncoded,
 } from "./gossip_codec.ts";
 import { IPAM_CHANNEL, IpamGossipData, IpamGossiper, type IpamGossipTarget } from "./gossiper.ts";
 import { ipamRoutes } from "./http.ts";
@@ -42,19 +48,17 @@ import {
   type Operation,
   opKindText,
 } from "./_ops.ts";
-import {
-  normalizeConsensus,
-  type Participant,
-  PaxosNode,
-  PaxosObserver,
-  quorumFor,
-} from "./paxos.ts";
+import { normalizeConsensus, PaxosNode, PaxosObserver, quorumFor } from "./paxos.ts";
+import { Consensus, defaultSpreadMs } from "./_consensus.ts";
+import { EncodeCache, encodeOutgoing, type OutgoingInput, outgoingState } from "./_gossip_out.ts";
+import { OwnedBook } from "./_owned.ts";
+import { type AllocatorPeer, PeerDirectory } from "./_peer_directory.ts";
 import { Persister } from "./_persister.ts";
 import { buildIpamReport, ipamStatus } from "./_report.ts";
 import { Ring, type RingData, RingError } from "./ring.ts";
 import { peerText } from "./ring_entries.ts";
 import { Space } from "./space.ts";
-import type { IpamState, IpamStore, OwnedAddress, OwnedData, TakeoverHold } from "./store.ts";
+import type { IpamState, IpamStore, IpamUpdate, OwnedAddress, TakeoverHold } from "./store.ts";
 import { bumpVersions, freeByToken, ownedRangesExcept, resolveTakeovers } from "./_takeover.ts";
 
 /** Retry period (Go `tickInterval`). */
@@ -62,13 +66,7 @@ export const IPAM_TICK_MS = 5_000;
 /** Default hold of ranges taken over by `rmpeer` (two ticks). */
 export const DEFAULT_TAKEOVER_HOLD_MS = 10_000;
 
-/** A peer as the mesh knows it. */
-export interface AllocatorPeer {
-  name: PeerName;
-  nickName: string;
-  /** In the topology and reachable (Go `isKnownPeer`). */
-  reachable: boolean;
-}
+export type { AllocatorPeer } from "./_peer_directory.ts";
 
 /** The channel operations the allocator uses. */
 export interface IpamChannel {
@@ -107,6 +105,14 @@ export interface AllocatorOptions {
   tickMs?: number;
   /** Takeover hold in ms (default 10000); 0 behaves as Go (no hold, no tie-break). */
   takeoverHoldMs?: number;
+  /**
+   * Upper bound of the random delay before our first Paxos proposal, skipped
+   * if another peer's proposal arrives first (default 1 ms per peer of the
+   * cluster, at most 250; 0 proposes at once); also how long, at least
+   * 20 ms, our proposal waits for more than a quorum of promises (0: it
+   * accepts at quorum). See `_consensus.ts`.
+   */
+  proposalSpreadMs?: number;
 }
 
 /** Options of a waiting call. */
@@ -140,7 +146,6 @@ export class Allocator implements IpamGossipTarget {
   #init: IpamInit;
   #store: IpamStore;
   #log: Logger;
-  #peers: () => AllocatorPeer[];
   #clusterSize: () => number;
   #clock: () => number;
   #random: () => number;
@@ -149,10 +154,9 @@ export class Allocator implements IpamGossipTarget {
 
   #ring: Ring;
   #space = new Space();
-  #owned = new Map<string, OwnedData>();
-  #nicknames = new Map<PeerName, string>();
-  #paxos: Participant;
-  #awaitingConsensus = false;
+  #owned = new OwnedBook();
+  #dir: PeerDirectory;
+  #consensus: Consensus;
   #allocates: AllocateOp[] = [];
   #claims: ClaimOp[] = [];
   #primes: Operation[] = [];
@@ -160,7 +164,12 @@ export class Allocator implements IpamGossipTarget {
   #channel: IpamChannel | undefined;
   #timer: TimerId | undefined;
   #persister: Persister;
+  /** The next save writes every owned identifier (the first after start). */
+  #fullSave = true;
+  /** The last saved ring, and a serial that changes with it (for the gossip encode cache). */
   #durableRing: RingData | undefined;
+  #durableSerial = 0;
+  #encodeCache = new EncodeCache();
   #early: (() => void)[] = [];
   #started = false;
   #stopped = false;
@@ -178,7 +187,6 @@ export class Allocator implements IpamGossipTarget {
     this.#init = typeof opts.init === "object" ? opts.init : parseIpamInit(opts.init ?? "");
     this.#store = opts.store;
     this.#log = opts.log.withPrefix(`[allocator ${formatPeerName(opts.ourName)}]`);
-    this.#peers = opts.peers;
     this.#clusterSize = opts.clusterSize ??
       (() => 1 + opts.peers().filter((p) => p.reachable && p.name !== opts.ourName).length);
     this.#clock = opts.clock ?? Date.now;
@@ -187,10 +195,33 @@ export class Allocator implements IpamGossipTarget {
     this.#holdMs = opts.takeoverHoldMs ?? DEFAULT_TAKEOVER_HOLD_MS;
     const r = cidrRange(this.universe);
     this.#ring = new Ring(r.start, r.end, this.ourName);
-    this.#nicknames.set(this.ourName, opts.nickName);
-    this.#paxos = this.#init.mode === "observer"
-      ? new PaxosObserver()
-      : new PaxosNode({ name: this.ourName, uid: this.ourUID }, 0);
+    this.#dir = new PeerDirectory(this.ourName, opts.nickName, opts.peers);
+    const id = { name: this.ourName, uid: this.ourUID };
+    const participant = this.#init.mode === "observer" ? new PaxosObserver() : new PaxosNode(id, 0);
+    this.#consensus = new Consensus(participant, id, {
+      quorum: () => this.#quorum(),
+      clusterSize: () => this.#clusterCount(),
+      isKnownPeer: (n) => this.#dir.isKnown(n),
+      hasRing: () => !this.#ring.isEmpty(),
+      broadcast: (only) => this.#channel?.gossipBroadcast(new IpamGossipData(this, only)),
+      unicast: (dst, only) =>
+        this.#unicast(
+          dst,
+          encodeIpamUnicast({ type: IpamMessageType.RingUpdate, state: this.#gossipState(only) }),
+        ),
+      later: (f) => this.#afterDurable(f),
+      now: () => this.#clock(),
+      random: () => this.#random(),
+      decided: (peers) => this.#createRing(peers),
+      log: this.#log,
+    }, {
+      spreadMs: () => opts.proposalSpreadMs ?? defaultSpreadMs(this.#clusterCount()),
+      gatherMs: () => {
+        const spread = opts.proposalSpreadMs ?? defaultSpreadMs(this.#clusterCount());
+        return spread > 0 ? Math.max(20, spread) : 0;
+      },
+      stallMs: this.#tickMs > 0 ? this.#tickMs : IPAM_TICK_MS,
+    });
     this.#persister = new Persister(() => this.#save());
   }
 
@@ -199,7 +230,7 @@ export class Allocator implements IpamGossipTarget {
   /** Creates the `IPallocation` channel and follows peers leaving the topology. */
   register(mesh: AllocatorMesh): void {
     this.#channel = mesh.newGossip(IPAM_CHANNEL, new IpamGossiper(this));
-    mesh.onPeerGone((name) => this.#peerGone(name));
+    mesh.onPeerGone((name) => this.#dir.gone(name, this.#ring.peerNames()));
   }
 
   /**
@@ -215,8 +246,9 @@ export class Allocator implements IpamGossipTarget {
     else if (seeds.length > 0) {
       this.#log.info("Initialising with supplied IPAM seed");
       this.#createRing(seeds);
-    } else if (this.#paxos.isElector()) this.#log.info("Initialising via deferred consensus");
-    else this.#log.info("Initialising as observer - awaiting IPAM data from another peer");
+    } else if (this.#consensus.participant.isElector()) {
+      this.#log.info("Initialising via deferred consensus");
+    } else this.#log.info("Initialising as observer - awaiting IPAM data from another peer");
     this.#started = true;
     for (const f of this.#early.splice(0)) this.#guarded(f);
     this.#tryPendingOps();
@@ -232,6 +264,7 @@ export class Allocator implements IpamGossipTarget {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#consensus.stop();
     this.#cancelAll();
   }
 
@@ -239,11 +272,8 @@ export class Allocator implements IpamGossipTarget {
   tick(): void {
     if (this.#stopped || !this.#started) return;
     this.#asked.clear();
-    if (this.#awaitingConsensus) {
-      this.#propose();
-      const c = this.#paxos.consensus();
-      if (c.ok && this.#ring.isEmpty()) this.#createRing(c.value!.value);
-    } else if (this.#pendingCount() > 0) {
+    if (this.#ring.isEmpty()) this.#consensus.tick();
+    if (!this.#consensus.awaiting && this.#pendingCount() > 0) {
       if (this.#ring.isEmpty()) this.#establishRing();
       else this.#tryPendingOps();
     }
@@ -319,7 +349,10 @@ export class Allocator implements IpamGossipTarget {
 
   /** Every identifier with its addresses. */
   ownedAddresses(): { ident: string; cidrs: OwnedAddress[] }[] {
-    return [...this.#owned].map(([ident, d]) => ({ ident, cidrs: d.cidrs.map((c) => ({ ...c })) }));
+    return [...this.#owned.entries()].map(([ident, d]) => ({
+      ident,
+      cidrs: d.cidrs.map((c) => ({ ...c })),
+    }));
   }
 
   /**
@@ -327,7 +360,7 @@ export class Allocator implements IpamGossipTarget {
    * many addresses we gained (`rmpeer`); 0 for an unknown peer or ourselves.
    */
   async rmpeer(peerNameOrNick: string): Promise<number> {
-    const peer = this.#lookupPeerName(peerNameOrNick);
+    const peer = this.#dir.lookup(peerNameOrNick);
     if (peer === undefined) {
       this.#log.warn(`attempt to take over range from unknown peer '${peerNameOrNick}'`);
       return 0;
@@ -344,7 +377,7 @@ export class Allocator implements IpamGossipTarget {
       const until = this.#clock() + this.#holdMs;
       for (const token of tokens) this.#holds.set(token, { from: peer, until });
       this.#log.info(
-        `Took over ${count} IPs from ${this.#annotate(peer)}; they become allocatable in ` +
+        `Took over ${count} IPs from ${this.#dir.annotate(peer)}; they become allocatable in ` +
           `${this.#holdMs / 1000}s unless another peer took them over at the same time`,
       );
     }
@@ -358,8 +391,9 @@ export class Allocator implements IpamGossipTarget {
   async shutdown(): Promise<void> {
     this.#log.info("Shutdown");
     this.#shuttingDown = true;
+    this.#consensus.stop();
     this.#cancelAll();
-    const heir = this.#pickPeerForTransfer();
+    const heir = this.#dir.pickHeir((valid) => this.#ring.pickPeerForTransfer(valid));
     if (heir === UNKNOWN_PEER_NAME) {
       this.#log.warn("No peer to hand our IP ranges to; they stay ours until 'rmpeer'");
       return;
@@ -367,7 +401,7 @@ export class Allocator implements IpamGossipTarget {
     this.#ring.transfer(this.ourName, heir);
     this.#holds.clear();
     this.#space.clear();
-    this.#log.info(`Handed our IP ranges to ${this.#annotate(heir)}`);
+    this.#log.info(`Handed our IP ranges to ${this.#dir.annotate(heir)}`);
     this.#persister.markDirty();
     this.#broadcast();
     await this.#persister.whenDurable();
@@ -380,8 +414,8 @@ export class Allocator implements IpamGossipTarget {
       universe: this.universe,
       defaultSubnet: this.defaultSubnet,
       ranges: this.#ring.isEmpty() ? [] : this.#ring.allRangeInfo(),
-      nickname: (n) => this.#nicknames.get(n) ?? "",
-      isKnownPeer: (n) => this.#isKnownPeer(n),
+      nickname: (n) => this.#dir.nicknames.get(n) ?? "",
+      isKnownPeer: (n) => this.#dir.isKnown(n),
       activeIPs: this.#space.numAllocatedAddresses(),
       paxos: this.#paxosStatus(),
       pendingClaims: this.#claims.map((c) => ({ ident: c.ident, cidr: c.cidr })),
@@ -401,9 +435,20 @@ export class Allocator implements IpamGossipTarget {
 
   // ---- gossip target --------------------------------------------------------------
 
-  /** Our `gossipState` (last saved ring, or Paxos while there is none). */
-  encodeGossip(): Uint8Array {
-    return encodeGossipState(this.#gossipState());
+  /**
+   * Our `gossipState` (last saved ring, or Paxos while there is none, limited
+   * to the nodes in `only` when given); the whole state is encoded once per change.
+   */
+  encodeGossip(only?: ReadonlySet<string>): Uint8Array {
+    if (only !== undefined) return encodeOutgoing(this.#outgoing(only));
+    return this.#encodeCache.get(this.gossipStamp(), () => encodeOutgoing(this.#outgoing()));
+  }
+
+  /** Names everything {@link encodeGossip} reads; changes when any of it does. */
+  gossipStamp(): string {
+    const { version } = this.#consensus.participant;
+    const now = Math.floor(this.#clock() / 1000);
+    return `${version}/${this.#dir.nicknames.version}/${this.#durableSerial}/${now}`;
   }
 
   onGossipState(sender: PeerName, state: GossipState): void {
@@ -438,31 +483,30 @@ export class Allocator implements IpamGossipTarget {
 
   // ---- gossip handling ------------------------------------------------------------
 
-  #gossipState(): GossipState {
-    const state: GossipState = {
-      now: BigInt(Math.floor(this.#clock() / 1000)),
-      nicknames: new Map(this.#nicknames),
+  #outgoing(only?: ReadonlySet<string>): OutgoingInput {
+    return {
+      now: this.#clock(),
+      ourName: this.ourName,
+      nicknames: this.#dir.nicknames,
+      ring: this.#durableRing,
+      paxos: this.#consensus.participant,
+      only,
     };
-    const ring = this.#durableRing;
-    if (ring && ring.entries.length > 0) state.ring = ring;
-    else state.paxos = this.#paxos.gossipState();
-    return state;
+  }
+
+  #gossipState(only?: ReadonlySet<string>): GossipState {
+    return outgoingState(this.#outgoing(only));
   }
 
   #update(sender: PeerName, state: GossipState): void {
-    for (const [peer, nick] of state.nicknames) this.#nicknames.set(peer, nick);
+    for (const [peer, nick] of state.nicknames) this.#dir.nicknames.set(peer, nick);
     if (state.ring) {
       this.#mergeRing(sender, state.ring);
     } else if (!this.#ring.isEmpty()) {
       if (sender !== UNKNOWN_PEER_NAME) this.#sendRingUpdate(sender);
     } else if (state.paxos !== undefined) {
-      if (!this.#paxos.update(state.paxos)) return;
-      if (this.#paxos.think()) this.#broadcast();
-      // As Go: a node that never set its quorum (never asked for the ring) only
-      // follows; it learns the ring from the proposer's broadcast.
-      const c = this.#paxos.status().quorum > 0 ? this.#paxos.consensus() : { ok: false };
-      if (c.ok) this.#createRing(c.value!.value);
-    } else if (this.#paxos.isElector() && sender !== UNKNOWN_PEER_NAME) {
+      this.#consensus.received(state.paxos);
+    } else if (this.#consensus.participant.isElector() && sender !== UNKNOWN_PEER_NAME) {
       this.#establishRing();
     }
   }
@@ -475,14 +519,14 @@ export class Allocator implements IpamGossipTarget {
       const res = resolveTakeovers(this.#ring.toData(), incoming, this.ourName, dead);
       for (const r of res.released) {
         this.#log.warn(
-          `${this.#annotate(r.to)} also took over the range at ${ipText(r.token)}; ` +
+          `${this.#dir.annotate(r.to)} also took over the range at ${ipText(r.token)}; ` +
             "it wins the tie-break, so it is theirs",
         );
         this.#holds.delete(r.token);
       }
       for (const k of res.kept) {
         this.#log.info(
-          `${this.#annotate(k.against)} also took over the range at ${ipText(k.token)}; ` +
+          `${this.#dir.annotate(k.against)} also took over the range at ${ipText(k.token)}; ` +
             "we win the tie-break, so it stays ours",
         );
       }
@@ -496,7 +540,7 @@ export class Allocator implements IpamGossipTarget {
     try {
       updated = this.#ring.merge(theirs, {
         hasAllocations: (ranges) => this.#space.hasAllocationsIn(ranges),
-        nicknames: this.#nicknames,
+        nicknames: this.#dir.nicknames,
       });
     } catch (e) {
       if (changed) this.#ringUpdated();
@@ -504,13 +548,13 @@ export class Allocator implements IpamGossipTarget {
       throw e;
     }
     if (updated || changed) {
-      this.#pruneNicknames();
+      this.#dir.prune(this.#ring.peerNames());
       this.#ringUpdated();
     }
   }
 
   #logRingError(sender: PeerName, e: RingError): void {
-    const from = sender === UNKNOWN_PEER_NAME ? "a peer" : this.#annotate(sender);
+    const from = sender === UNKNOWN_PEER_NAME ? "a peer" : this.#dir.annotate(sender);
     if (e.code === "different-seeds") {
       this.#log.error(
         `${e.message} (from ${from}): these peers formed separate IPAM clusters and cannot ` +
@@ -561,28 +605,22 @@ export class Allocator implements IpamGossipTarget {
   // ---- consensus ------------------------------------------------------------------
 
   #quorum(): number {
-    if (this.#init.mode === "consensus" && this.#init.count !== undefined) {
-      return quorumFor(this.#init.count);
-    }
-    return quorumFor(Math.max(1, this.#clusterSize()));
+    return quorumFor(this.#clusterCount());
+  }
+
+  /** Peers in the cluster: `consensus=N`, or else the configured estimate. */
+  #clusterCount(): number {
+    if (this.#init.mode === "consensus" && this.#init.count !== undefined) return this.#init.count;
+    return Math.max(1, this.#clusterSize());
   }
 
   #establishRing(): void {
-    if (!this.#ring.isEmpty() || this.#awaitingConsensus || this.#shuttingDown) return;
-    this.#awaitingConsensus = true;
-    this.#paxos.setQuorum(this.#quorum());
-    this.#propose();
-    const c = this.#paxos.consensus();
-    if (c.ok) this.#createRing(c.value!.value);
-  }
-
-  #propose(): void {
-    this.#log.debug("Paxos proposing");
-    this.#paxos.propose();
-    this.#broadcast();
+    if (!this.#ring.isEmpty() || this.#consensus.awaiting || this.#shuttingDown) return;
+    this.#consensus.start();
   }
 
   #createRing(peers: readonly PeerName[]): void {
+    if (!this.#ring.isEmpty()) return;
     const seeds = normalizeConsensus(peers);
     this.#log.debug(`Paxos consensus: [${seeds.map(peerText).join(" ")}]`);
     this.#ring.claimForPeers(seeds);
@@ -591,15 +629,16 @@ export class Allocator implements IpamGossipTarget {
   }
 
   #paxosStatus() {
-    if (!this.#awaitingConsensus || !this.#ring.isEmpty()) return undefined;
-    if (!this.#paxos.isElector()) return { elector: false, knownNodes: 0, quorum: 0 };
-    return { elector: true, ...this.#paxos.status() };
+    if (!this.#consensus.awaiting || !this.#ring.isEmpty()) return undefined;
+    const paxos = this.#consensus.participant;
+    if (!paxos.isElector()) return { elector: false, knownNodes: 0, quorum: 0 };
+    return { elector: true, ...paxos.status() };
   }
 
   // ---- ring and space -------------------------------------------------------------
 
   #ringUpdated(): void {
-    this.#awaitingConsensus = false;
+    this.#consensus.finish();
     for (const [token] of this.#holds) {
       if (!this.#ring.entries.some((e) => e.token === token && e.peer === this.ourName)) {
         this.#holds.delete(token);
@@ -616,7 +655,7 @@ export class Allocator implements IpamGossipTarget {
     if (!this.#shuttingDown && !this.#ring.isEmpty()) {
       space.addRanges(ownedRangesExcept(this.#ring.toData(), this.ourName, this.#holds));
     }
-    for (const [ident, d] of this.#owned) {
+    for (const [ident, d] of this.#owned.entries()) {
       for (const c of d.cidrs) {
         if (!this.#ring.contains(c.addr)) continue;
         if (space.isFree(c.addr)) space.claim(c.addr);
@@ -635,7 +674,7 @@ export class Allocator implements IpamGossipTarget {
     for (const [token, h] of expired) {
       this.#holds.delete(token);
       this.#log.info(
-        `Takeover of the range at ${ipText(token)} from ${this.#annotate(h.from)} is final`,
+        `Takeover of the range at ${ipText(token)} from ${this.#dir.annotate(h.from)} is final`,
       );
     }
     const data = bumpVersions(this.#ring.toData(), this.ourName, expired.map(([t]) => t));
@@ -785,7 +824,7 @@ export class Allocator implements IpamGossipTarget {
       return false;
     }
     if (owner !== this.ourName) {
-      if (this.#isKnownPeer(owner)) {
+      if (this.#dir.isKnown(owner)) {
         this.#log.debug(`requesting address ${ipText(addr)} from other peer ${peerText(owner)}`);
         this.#sendSpaceRequest(owner, { start: addr, end: addr + 1 });
         return false;
@@ -803,7 +842,7 @@ export class Allocator implements IpamGossipTarget {
 
   #claimOurs(op: ClaimOp): boolean {
     const addr = op.cidr.addr;
-    const existing = this.#findOwner(addr);
+    const existing = this.#owned.owner(addr);
     if (existing === undefined) {
       try {
         this.#space.claim(addr);
@@ -826,7 +865,7 @@ export class Allocator implements IpamGossipTarget {
   }
 
   #deniedBy(op: ClaimOp, owner: PeerName): void {
-    const nick = this.#nicknames.get(owner);
+    const nick = this.#dir.nicknames.get(owner);
     op.done.reject(
       new Error(
         `address ${ipText(op.cidr.addr)} is owned by other peer ${peerText(owner)}${
@@ -849,7 +888,7 @@ export class Allocator implements IpamGossipTarget {
     const start = Math.max(r.start, ring.start);
     const end = Math.min(r.end, ring.end);
     const donors = this.#ring.choosePeersToAskForSpace(start, end, this.#random);
-    const donor = donors.find((d) => this.#isKnownPeer(d));
+    const donor = donors.find((d) => this.#dir.isKnown(d));
     if (donor === undefined) {
       this.#log.debug(`No reachable peer to ask for space in ${ipText(start)}-${ipText(end - 1)}`);
       return;
@@ -877,29 +916,15 @@ export class Allocator implements IpamGossipTarget {
   // ---- owned addresses ------------------------------------------------------------
 
   #addOwned(ident: string, cidr: OwnedAddress, isContainer: boolean): void {
-    const d = this.#owned.get(ident) ?? { isContainer, cidrs: [] };
-    d.isContainer = isContainer;
-    d.cidrs.push({ ...cidr });
-    this.#owned.set(ident, d);
+    this.#owned.add(ident, cidr, isContainer);
     this.#persister.markDirty();
   }
 
   #removeOwned(ident: string, addr: Address): boolean {
-    const d = this.#owned.get(ident);
-    const i = d ? d.cidrs.findIndex((c) => c.addr === addr) : -1;
-    if (!d || i === -1) return false;
-    d.cidrs.splice(i, 1);
-    if (d.cidrs.length === 0) this.#owned.delete(ident);
+    if (!this.#owned.remove(ident, addr)) return false;
     if (this.#space.isAllocated(addr)) this.#space.free(addr);
     this.#persister.markDirty();
     return true;
-  }
-
-  #findOwner(addr: Address): string | undefined {
-    for (const [ident, d] of this.#owned) {
-      if (d.cidrs.some((c) => c.addr === addr)) return ident;
-    }
-    return undefined;
   }
 
   #ownerToken(addr: Address): Address {
@@ -907,57 +932,6 @@ export class Allocator implements IpamGossipTarget {
     let token = es[es.length - 1].token;
     for (const e of es) if (e.token <= addr) token = e.token;
     return token;
-  }
-
-  // ---- peers ----------------------------------------------------------------------
-
-  #isKnownPeer(name: PeerName): boolean {
-    return name === this.ourName || this.#peers().some((p) => p.name === name && p.reachable);
-  }
-
-  #annotate(name: PeerName): string {
-    const nick = this.#nicknames.get(name);
-    return nick === undefined ? peerText(name) : `${peerText(name)}(${nick})`;
-  }
-
-  #lookupPeerName(text: string): PeerName | undefined {
-    for (const [name, nick] of this.#nicknames) if (nick === text) return name;
-    for (const p of this.#peers()) if (p.nickName === text) return p.name;
-    try {
-      return parsePeerNameLoose(text);
-    } catch {
-      return undefined;
-    }
-  }
-
-  #pickPeerForTransfer(): PeerName {
-    const fromNicknames = (valid: (n: PeerName) => boolean) =>
-      [...this.#nicknames.keys()].find((n) => n !== this.ourName && valid(n)) ?? UNKNOWN_PEER_NAME;
-    const known = (n: PeerName) => this.#isKnownPeer(n);
-    const any = () => true;
-    for (
-      const pick of [
-        () => this.#ring.pickPeerForTransfer(known),
-        () => fromNicknames(known),
-        () => this.#ring.pickPeerForTransfer(any),
-        () => fromNicknames(any),
-      ]
-    ) {
-      const heir = pick();
-      if (heir !== UNKNOWN_PEER_NAME) return heir;
-    }
-    return UNKNOWN_PEER_NAME;
-  }
-
-  #pruneNicknames(): void {
-    const inRing = this.#ring.peerNames();
-    for (const name of [...this.#nicknames.keys()]) {
-      if (!inRing.has(name) && !this.#isKnownPeer(name)) this.#nicknames.delete(name);
-    }
-  }
-
-  #peerGone(name: PeerName): void {
-    if (!this.#ring.peerNames().has(name) && name !== this.ourName) this.#nicknames.delete(name);
   }
 
   // ---- sending --------------------------------------------------------------------
@@ -980,10 +954,7 @@ export class Allocator implements IpamGossipTarget {
   }
 
   #sendRingUpdateNow(dst: PeerName): void {
-    this.#unicast(
-      dst,
-      encodeIpamUnicast({ type: IpamMessageType.RingUpdate, state: this.#gossipState() }),
-    );
+    this.#unicast(dst, ringUpdateFromEncoded(this.encodeGossip()));
   }
 
   #sendSpaceRequest(dst: PeerName, range: Range): void {
@@ -1004,24 +975,29 @@ export class Allocator implements IpamGossipTarget {
 
   // ---- persistence ----------------------------------------------------------------
 
-  #snapshot(): IpamState {
+  /**
+   * What changed since the last save: the ring and holds whole (one entry
+   * per range: they grow with the peers), and only the identifiers whose
+   * addresses changed — so a save costs the same however many are owned.
+   */
+  #changesToSave(): IpamUpdate {
+    const full = this.#fullSave;
+    this.#fullSave = false;
     return {
       peerName: this.ourName,
       ring: this.#ring.isEmpty() ? undefined : this.#ring.toData(),
-      owned: new Map(
-        [...this.#owned].map((
-          [k, d],
-        ) => [k, { isContainer: d.isContainer, cidrs: d.cidrs.map((c) => ({ ...c })) }]),
-      ),
       holds: new Map([...this.#holds].map(([t, h]) => [t, { ...h }])),
+      owned: this.#owned.takeChanges(full),
+      full,
     };
   }
 
   #save(): Promise<void> {
-    const snap = this.#snapshot();
-    return this.#store.save(snap).then(
+    const update = this.#changesToSave();
+    return this.#store.save(update).then(
       () => {
-        this.#durableRing = snap.ring;
+        this.#durableRing = update.ring;
+        this.#durableSerial++;
       },
       (e: Error) => {
         this.#log.error(`Error persisting IPAM data: ${e.message}`);
@@ -1068,19 +1044,12 @@ export class Allocator implements IpamGossipTarget {
         throw new Error(msg, { cause: e });
       }
     }
-    this.#owned = state.owned;
+    this.#owned.reset(state.owned);
     this.#holds = state.holds;
     this.#syncSpace();
     this.#durableRing = this.#ring.isEmpty() ? undefined : this.#ring.toData();
+    this.#durableSerial++;
     if (this.#ring.isEmpty()) return overwrite("No valid persisted data");
     return true;
   }
-}
-
-/** A peer name as users type it (Go `PeerNameFromUserInput`: MAC form). */
-function parsePeerNameLoose(text: string): PeerName {
-  if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(text)) {
-    throw new SyntaxError(`Cannot parse peer name "${text}"`);
-  }
-  return BigInt("0x" + text.split(":").map((b) => b.padStart(2, "0")).join(""));
 }

@@ -1,77 +1,11 @@
 import assert from "node:assert/strict";
-import { formatIPv4, parseCidr } from "../lib/cidr.ts";
-import { memoryLogger } from "../lib/log.ts";
-import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
-import { Allocator, type AllocatorOptions } from "./allocator.ts";
+import { parseCidr } from "../lib/cidr.ts";
+import { formatPeerName } from "../lib/peer_name.ts";
 import { FakeMesh } from "./_fake_mesh.ts";
 import { FakeStore } from "./fake_store.ts";
+import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
 import { RingError } from "./ring.ts";
 import { IpamStoreCorruptError } from "./store.ts";
-
-const A = 0x020000000001n;
-const B = 0x020000000002n;
-const C = 0x020000000003n;
-const NICK = new Map([[A, "h1"], [B, "h2"], [C, "h3"]]);
-
-/** A seeded pseudo-random source, so failures can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-interface Peer {
-  name: PeerName;
-  alloc: Allocator;
-  store: FakeStore;
-  log: ReturnType<typeof memoryLogger>;
-}
-
-interface ClusterOptions extends Partial<AllocatorOptions> {
-  now?: { t: number };
-  stores?: Map<PeerName, FakeStore>;
-}
-
-function makePeer(mesh: FakeMesh, name: PeerName, opts: ClusterOptions = {}): Peer {
-  const store = opts.stores?.get(name) ?? new FakeStore();
-  const log = memoryLogger();
-  const now = opts.now ?? { t: 1_000_000 };
-  const alloc = new Allocator({
-    ourName: name,
-    ourUID: name * 7n,
-    nickName: NICK.get(name) ?? "x",
-    range: "10.32.0.0/12",
-    init: "consensus=3",
-    store,
-    log,
-    peers: mesh.peersOf(name),
-    clock: () => now.t,
-    random: rng(Number(name & 0xffffn)),
-    tickMs: 0,
-    ...opts,
-  });
-  alloc.register(mesh.join(name, NICK.get(name) ?? "x"));
-  return { name, alloc, store, log };
-}
-
-async function cluster(names: PeerName[], opts: ClusterOptions = {}): Promise<[FakeMesh, Peer[]]> {
-  const mesh = new FakeMesh();
-  const peers = names.map((n) => makePeer(mesh, n, opts));
-  for (const p of peers) await p.alloc.start();
-  return [mesh, peers];
-}
-
-function ringOf(p: Peer) {
-  return p.alloc.report().Entries.map((e) => `${e.Token}/${e.Size}@${e.Peer}v${e.Version}`);
-}
-
-const ip = (a: { addr: number; prefix: number }) => `${formatIPv4(a.addr)}/${a.prefix}`;
-
-function stopAll(peers: Peer[]) {
-  for (const p of peers) p.alloc.stop();
-}
 
 Deno.test("Allocator consensus=3: three peers agree on one ring and allocate distinct addresses", async () => {
   const [mesh, peers] = await cluster([A, B, C]);

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { cloneIpamState, type IpamState, type IpamStore } from "./store.ts";
+import {
+  applyIpamUpdate,
+  cloneIpamState,
+  type IpamState,
+  type IpamStore,
+  type IpamUpdate,
+  type OwnedData,
+} from "./store.ts";
 
 /**
  * A store in memory.
@@ -15,7 +22,7 @@ import { cloneIpamState, type IpamState, type IpamStore } from "./store.ts";
  * ```ts
  * import { FakeStore } from "./fake_store.ts";
  * const store = new FakeStore();
- * await store.save({ peerName: 1n, owned: new Map(), holds: new Map() });
+ * await store.save({ peerName: 1n, owned: new Map(), holds: new Map(), full: true });
  * store.saves; // 1
  * ```
  */
@@ -30,10 +37,15 @@ export class FakeStore implements IpamStore {
   failNext: Error | undefined;
   /** When set, `load` throws it (e.g. an IpamStoreCorruptError). */
   loadError: Error | undefined;
+  /** Every update received, in order (copies). */
+  readonly updates: IpamUpdate[] = [];
   #held: (() => void)[] = [];
+  /** The state with every update applied, saved or not. */
+  #state: IpamState | undefined;
 
   constructor(initial?: IpamState) {
     this.saved = initial ? cloneIpamState(initial) : undefined;
+    this.#state = initial ? cloneIpamState(initial) : undefined;
   }
 
   load(): Promise<IpamState | undefined> {
@@ -41,8 +53,13 @@ export class FakeStore implements IpamStore {
     return Promise.resolve(this.saved ? cloneIpamState(this.saved) : undefined);
   }
 
-  save(state: IpamState): Promise<void> {
-    const copy = cloneIpamState(state);
+  save(update: IpamUpdate): Promise<void> {
+    this.updates.push(copyUpdate(update));
+    this.#state = applyIpamUpdate(
+      this.#state ?? { peerName: update.peerName, owned: new Map(), holds: new Map() },
+      copyUpdate(update),
+    );
+    const copy = cloneIpamState(this.#state);
     const fail = this.failNext;
     this.failNext = undefined;
     const finish = (resolve: () => void, reject: (e: Error) => void) => {
@@ -62,4 +79,19 @@ export class FakeStore implements IpamStore {
     this.paused = false;
     for (const f of this.#held.splice(0)) f();
   }
+}
+
+/** A deep copy of an update (the store's own, so that tests may look at it later). */
+function copyUpdate(u: IpamUpdate): IpamUpdate {
+  const owned = new Map<string, OwnedData | null>();
+  for (const [ident, d] of u.owned) {
+    owned.set(ident, d && { isContainer: d.isContainer, cidrs: d.cidrs.map((c) => ({ ...c })) });
+  }
+  const ring = u.ring && {
+    ...u.ring,
+    entries: u.ring.entries.map((e) => ({ ...e })),
+    seeds: [...u.ring.seeds],
+  };
+  const holds = new Map([...u.holds].map(([t, h]) => [t, { ...h }]));
+  return { peerName: u.peerName, ring, holds, owned, full: u.full };
 }

@@ -140,8 +140,27 @@ export function encodeIpamUnicast(msg: IpamUnicast, options: GossipEncodeOptions
   const body = msg.type === IpamMessageType.RingUpdate
     ? encodeGossipState(msg.state, options)
     : encodeRange(msg.range, options);
+  return withType(msg.type, body);
+}
+
+/**
+ * A `RingUpdate` unicast around an already encoded `gossipState` (so that
+ * one encoding serves many messages).
+ *
+ * @example
+ * ```ts
+ * import { encodeGossipState, ringUpdateFromEncoded } from "./gossip_codec.ts";
+ * const state = encodeGossipState({ now: 1n, nicknames: new Map(), paxos: [] });
+ * ringUpdateFromEncoded(state)[0]; // 1
+ * ```
+ */
+export function ringUpdateFromEncoded(gossipState: Uint8Array): Uint8Array {
+  return withType(IpamMessageType.RingUpdate, gossipState);
+}
+
+function withType(type: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + body.length);
-  out[0] = msg.type;
+  out[0] = type;
   out.set(body, 1);
   return out;
 }

@@ -18,6 +18,7 @@ import {
   encodeRing,
   type GossipState,
   IpamMessageType,
+  ringUpdateFromEncoded,
 } from "./gossip_codec.ts";
 import {
   GENERATOR_TYPE_NAMES,
@@ -230,6 +231,11 @@ Deno.test("gossip codec: unicasts round trip for every type", () => {
     assert.deepStrictEqual(decodeIpamUnicast(bytes), msg);
     assert.deepStrictEqual(decodeIpamUnicast(new Uint8Array([7, 7, ...bytes]), 2), msg);
   }
+  assert.deepStrictEqual(
+    ringUpdateFromEncoded(encodeGossipState(sample)),
+    encodeIpamUnicast({ type: IpamMessageType.RingUpdate, state: sample }),
+    "a RingUpdate built around a cached encoding is the same bytes",
+  );
   assert.throws(() => decodeIpamUnicast(new Uint8Array()), SyntaxError);
   assert.throws(
     () => decodeIpamUnicast(new Uint8Array([3, 0])),

@@ -2,7 +2,10 @@
  * The `IPallocation` channel's {@link Gossiper} and {@link GossipData}
  * (spec §6.2, Weave's `ipam/allocator.go` gossip part). They only decode and
  * dispatch: the allocator decides. As in Go, the data is "always the latest":
- * merging does nothing and encoding reads the allocator's state at send time.
+ * encoding reads the allocator's state at send time. Unlike Go, data may be
+ * limited to some Paxos nodes (see `_consensus.ts`), merging unites those
+ * limits, and one data object sent down many connections is encoded once
+ * per change of the allocator's state.
  *
  * Errors thrown by the target (a malformed payload, a ring that cannot be
  * merged) propagate, so the mesh closes the connection as Go's does.
@@ -13,14 +16,20 @@ import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_na
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import type { Range } from "./address.ts";
 import { decodeGossipState, decodeIpamUnicast, type GossipState } from "./gossip_codec.ts";
+import { nodeKey } from "./paxos.ts";
 
 /** Name of the gossip channel. */
 export const IPAM_CHANNEL = "IPallocation";
 
 /** What the gossiper drives (the {@link Allocator} fits). */
 export interface IpamGossipTarget {
-  /** Our state as a `gossipState` payload, read at send time. */
-  encodeGossip(): Uint8Array;
+  /**
+   * Our state as a `gossipState` payload, read at send time; its Paxos part
+   * limited to the nodes in `only` (by `nodeKey`) when given.
+   */
+  encodeGossip(only?: ReadonlySet<string>): Uint8Array;
+  /** Changes whenever {@link encodeGossip} would encode something else. */
+  gossipStamp(): string;
   /** A `gossipState` arrived; `sender` is 0n when unknown (periodic gossip). */
   onGossipState(sender: PeerName, state: GossipState): void;
   /** A peer asks for space in `range`. */
@@ -29,20 +38,36 @@ export interface IpamGossipTarget {
   onSpaceRequestDenied(sender: PeerName, range: Range): void;
 }
 
-/** Data that encodes the target's current state whenever it is sent. */
+/**
+ * Data that encodes the target's current state whenever it is sent (its
+ * Paxos part limited to the nodes in `only`, when given).
+ */
 export class IpamGossipData implements GossipData {
   readonly #target: IpamGossipTarget;
+  readonly only: ReadonlySet<string> | undefined;
+  #stamp: string | undefined;
+  #bytes: Uint8Array = new Uint8Array();
 
-  constructor(target: IpamGossipTarget) {
+  constructor(target: IpamGossipTarget, only?: ReadonlySet<string>) {
     this.#target = target;
+    this.only = only;
   }
 
   encode(): Uint8Array[] {
-    return [this.#target.encodeGossip()];
+    const stamp = this.#target.gossipStamp();
+    if (stamp !== this.#stamp) {
+      this.#bytes = this.#target.encodeGossip(this.only);
+      this.#stamp = stamp;
+    }
+    return [this.#bytes];
   }
 
-  merge(_other: GossipData): GossipData {
-    return this;
+  merge(other: GossipData): GossipData {
+    if (!(other instanceof IpamGossipData) || this.only === undefined) return this;
+    if (other.only === undefined) return other;
+    const union = new Set([...this.only, ...other.only]);
+    // Both encode the latest state: keep the newer (shared) object when it covers all.
+    return union.size === other.only.size ? other : new IpamGossipData(this.#target, union);
   }
 }
 
@@ -77,8 +102,13 @@ export class IpamGossiper implements Gossiper {
   }
 
   onGossipBroadcast(origin: PeerName, update: Uint8Array): GossipData | null {
-    this.#target.onGossipState(origin, decodeGossipState(update).state);
-    return this.gossip();
+    const state = decodeGossipState(update).state;
+    this.#target.onGossipState(origin, state);
+    // Relay what came (as we now know it); Go relays its whole state.
+    const only = state.ring === undefined && state.paxos !== undefined
+      ? new Set(state.paxos.map(([id]) => nodeKey(id)))
+      : undefined;
+    return new IpamGossipData(this.#target, only);
   }
 
   gossip(): GossipData {

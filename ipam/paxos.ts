@@ -5,7 +5,9 @@
  * and value), merges what others know, and then "thinks" — adopts the
  * highest promise, accepts as proposer once a quorum promised its proposal,
  * and follows an acceptance of the proposal it promised. Consensus is a
- * quorum of nodes having accepted values of the same origin.
+ * quorum of nodes having accepted values of the same origin. Which claims
+ * are sent to whom, and when, is the caller's choice (the allocator's is in
+ * `_consensus.ts`): merging is per node, so any subset may travel.
  *
  * Deterministic: claims are kept in the order first heard (Go iterates a map
  * at random; the outcome does not depend on that order). Node identity
@@ -58,12 +60,26 @@ export interface PaxosStatus {
 
 /** A Paxos role: a voting {@link PaxosNode} or a silent {@link PaxosObserver}. */
 export interface Participant {
-  /** Our knowledge to gossip; undefined for an observer (Go sends a nil map). */
-  gossipState(): PaxosGossip | undefined;
+  /** Goes up whenever what this participant knows or claims changes (caches key on it). */
+  readonly version: number;
+  /**
+   * Our knowledge to gossip, limited to the nodes whose {@link nodeKey} is in
+   * `only` when given; undefined for an observer (Go sends a nil map).
+   */
+  gossipState(only?: ReadonlySet<string>): PaxosGossip | undefined;
+  /** The node whose proposal we promised (ourselves while our proposal leads); none before any. */
+  promisedTo(): NodeID | undefined;
   /** Merges gossiped knowledge; returns whether we learned something new. */
   update(from: PaxosGossip): boolean;
   /** Sets how many nodes make a quorum. */
   setQuorum(quorum: number): void;
+  /**
+   * As proposer, accept only once this many nodes promised (never fewer than
+   * a quorum; 0: a quorum), so that the value names more peers.
+   */
+  setAcceptAt(count: number): void;
+  /** Nodes that promised our proposal while we lead one (ourselves included), else 0. */
+  promises(): number;
   /** Starts a new round that supersedes every round seen (the Prepare step). */
   propose(): void;
   /** Applies the promise/accept rules; returns whether our own claims changed. */
@@ -136,7 +152,21 @@ function sameClaims(a: NodeClaims, b: NodeClaims): boolean {
     sameProposal(a.acceptedVal.origin, b.acceptedVal.origin);
 }
 
-const key = (id: NodeID) => `${id.name}/${id.uid}`;
+/**
+ * The text key of a node id, as used by {@link Participant.gossipState}'s
+ * `only` filter.
+ *
+ * @example
+ * ```ts
+ * import { nodeKey } from "./paxos.ts";
+ * nodeKey({ name: 1n, uid: 7n }); // "1/7"
+ * ```
+ */
+export function nodeKey(id: NodeID): string {
+  return `${id.name}/${id.uid}`;
+}
+
+const key = nodeKey;
 
 /**
  * A voting Paxos node.
@@ -153,6 +183,8 @@ export class PaxosNode implements Participant {
   readonly id: NodeID;
   #quorum: number;
   #knows = new Map<string, [NodeID, NodeClaims]>();
+  #version = 0;
+  #acceptAt = 0;
 
   /** A node with identity `id` needing `quorum` nodes (0 = not yet known; propose then throws). */
   constructor(id: NodeID, quorum: number) {
@@ -160,12 +192,36 @@ export class PaxosNode implements Participant {
     this.#quorum = quorum;
   }
 
-  gossipState(): PaxosGossip {
-    return [...this.#knows.values()].map(([id, c]) => [{ ...id }, copyClaims(c)]);
+  get version(): number {
+    return this.#version;
+  }
+
+  gossipState(only?: ReadonlySet<string>): PaxosGossip {
+    const pairs = only === undefined
+      ? [...this.#knows.values()]
+      : [...only].map((k) => this.#knows.get(k)).filter((p) => p !== undefined);
+    return pairs.map(([id, c]) => [{ ...id }, copyClaims(c)]);
+  }
+
+  promisedTo(): NodeID | undefined {
+    const ours = this.#knows.get(key(this.id));
+    return ours && ours[1].promise.round > 0n ? { ...ours[1].promise.proposer } : undefined;
   }
 
   setQuorum(quorum: number): void {
     this.#quorum = quorum;
+  }
+
+  setAcceptAt(count: number): void {
+    this.#acceptAt = count;
+  }
+
+  promises(): number {
+    const ours = this.#knows.get(key(this.id))?.[1];
+    if (!ours || !sameNode(ours.promise.proposer, this.id)) return 0;
+    let n = 0;
+    for (const [, c] of this.#knows.values()) if (sameProposal(c.promise, ours.promise)) n++;
+    return n;
   }
 
   update(from: PaxosGossip): boolean {
@@ -188,6 +244,7 @@ export class PaxosNode implements Participant {
         changed = true;
       }
     }
+    if (changed) this.#version++;
     return changed;
   }
 
@@ -203,6 +260,7 @@ export class PaxosNode implements Participant {
     const ours = this.#ours();
     ours.promise = { round: round + 1n, proposer: { ...this.id } };
     this.#knows.set(key(this.id), [{ ...this.id }, ours]);
+    this.#version++;
     if (this.#quorum === 1) this.think();
   }
 
@@ -229,6 +287,7 @@ export class PaxosNode implements Participant {
     const before = this.#knows.get(key(this.id))?.[1] ?? emptyClaims();
     if (sameClaims(before, ours)) return false;
     this.#knows.set(key(this.id), [{ ...this.id }, ours]);
+    this.#version++;
     return true;
   }
 
@@ -244,7 +303,7 @@ export class PaxosNode implements Participant {
         bestVal = copyClaims(c).acceptedVal;
       }
     }
-    if (count < this.#quorum) return;
+    if (count < Math.max(this.#quorum, this.#acceptAt)) return;
     if (best.round === 0n) {
       bestVal = { value: [...this.#knows.values()].map(([id]) => id.name), origin: ours.promise };
     }
@@ -278,13 +337,21 @@ export class PaxosNode implements Participant {
  * learns, gossips no Paxos state, and waits for a ring from others.
  */
 export class PaxosObserver implements Participant {
-  gossipState(): undefined {
+  readonly version = 0;
+  gossipState(_only?: ReadonlySet<string>): undefined {
+    return undefined;
+  }
+  promisedTo(): undefined {
     return undefined;
   }
   update(_from: PaxosGossip): boolean {
     return false;
   }
   setQuorum(_quorum: number): void {}
+  setAcceptAt(_count: number): void {}
+  promises(): number {
+    return 0;
+  }
   propose(): void {}
   think(): boolean {
     return false;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   emptyClaims,
   type NodeID,
+  nodeKey,
   normalizeConsensus,
   PaxosNode,
   PaxosObserver,
@@ -112,4 +113,87 @@ Deno.test("paxos: 3 nodes agree on one value under reordering, duplication and l
   }
   const five = simulate(7, 5, quorumFor(5));
   for (const d of five) assert.deepStrictEqual(d, five[0]);
+});
+
+Deno.test("paxos: version, promisedTo and gossipState limited to some nodes", () => {
+  const node = new PaxosNode(id(1n), 2);
+  assert.equal(node.promisedTo(), undefined);
+  const v0 = node.version;
+  const other = id(2n);
+  const claims = emptyClaims();
+  claims.promise = { round: 3n, proposer: other };
+  node.update([[other, claims]]);
+  assert.ok(node.version > v0, "news moves the version");
+  const v1 = node.version;
+  node.update([[other, claims]]);
+  assert.equal(node.version, v1, "no news, same version");
+  assert.equal(node.think(), true);
+  assert.deepStrictEqual(node.promisedTo(), other);
+  assert.ok(node.version > v1);
+  node.propose();
+  assert.deepStrictEqual(node.promisedTo(), id(1n));
+  assert.deepStrictEqual(node.gossipState(new Set([nodeKey(id(1n))])).map(([n]) => n), [id(1n)]);
+  assert.deepStrictEqual(node.gossipState(new Set(["9/9"])), []);
+  assert.equal(node.gossipState().length, 2);
+  assert.equal(new PaxosObserver().promisedTo(), undefined);
+});
+
+/**
+ * Nodes send only their own claims, as the allocator does: to everyone while
+ * they lead the proposal they promised, otherwise to that proposer; messages
+ * are reordered, duplicated and lost; nodes re-send or propose now and then.
+ * Only proposers see a quorum, so each decision is spread as the allocator
+ * spreads its ring: copied to every node. Returns the decided values.
+ */
+function simulateOwnClaims(seed: number, count: number) {
+  const rand = prng(seed);
+  const quorum = quorumFor(count);
+  const nodes = Array.from({ length: count }, (_, i) => new PaxosNode(id(BigInt(i + 1)), quorum));
+  const queue: { to: number; state: ReturnType<PaxosNode["gossipState"]> }[] = [];
+  const decided: (bigint[] | undefined)[] = nodes.map(() => undefined);
+  const send = (from: number) => {
+    const node = nodes[from];
+    const to = node.promisedTo();
+    if (!to) return;
+    const own = node.gossipState(new Set([nodeKey(node.id)]));
+    const leads = to.name === node.id.name;
+    for (let n = 0; n < count; n++) {
+      if (n !== from && (leads || nodes[n].id.name === to.name)) queue.push({ to: n, state: own });
+    }
+  };
+  for (let step = 0; step < 20_000 && decided.some((d) => !d); step++) {
+    const r = rand();
+    if (r < 0.01) {
+      const n = Math.floor(rand() * count);
+      nodes[n].propose();
+      send(n);
+    } else if (r < 0.03) {
+      send(Math.floor(rand() * count));
+    } else if (queue.length > 0) {
+      const i = Math.floor(rand() * queue.length);
+      const msg = queue[i];
+      if (rand() < 0.8) queue.splice(i, 1);
+      if (rand() < 0.1) continue;
+      const node = nodes[msg.to];
+      if (node.update(msg.state) && node.think()) send(msg.to);
+    }
+    nodes.forEach((node) => {
+      const c = node.consensus();
+      if (!c.ok) return;
+      const value = normalizeConsensus(c.value!.value);
+      for (let m = 0; m < count; m++) {
+        if (decided[m]) assert.deepStrictEqual(value, decided[m], `seed ${seed}: two values`);
+        decided[m] = value;
+      }
+    });
+  }
+  return decided;
+}
+
+Deno.test("paxos: own-claims messages (to all from the leader, else to the proposer) agree under loss", () => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const decided = simulateOwnClaims(seed, 9);
+    assert.ok(decided.every((d) => d), `seed ${seed}: decided`);
+    assert.ok(decided[0]!.length >= quorumFor(9), `seed ${seed}: value names at least a quorum`);
+  }
 });

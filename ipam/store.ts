@@ -1,20 +1,25 @@
 /**
  * The IPAM persistence seam, after CNI host-local's `backend/store.go`: the
- * allocator hands a whole {@link IpamState} snapshot to {@link IpamStore.save}
- * and reads it back once at start. The state replaces Weave's BoltDB keys
+ * allocator reads an {@link IpamState} once at start and then hands each
+ * change to {@link IpamStore.save} as an {@link IpamUpdate}: the ring and the
+ * holds whole (their size grows with the peers, not with the addresses) and
+ * only the identifiers whose addresses changed, so that a save costs the same
+ * however many addresses are owned. The state replaces Weave's BoltDB keys
  * (`peername`, `ring`, `ownedAddresses`) and adds the takeover holds of
  * `rmpeer` (see `allocator.ts`).
  *
- * This file also holds the pure JSON form of the state (encode, and a decoder
- * that checks every field, since the file is untrusted after a crash or a
- * hand edit). `store_file.ts` is the only code that touches the disk.
+ * The pure JSON form of the state is in `_state_json.ts` (re-exported here);
+ * `store_file.ts` is the only code that touches the disk.
  *
  * @module
  */
-import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
-import { formatPeerName, parsePeerName, type PeerName } from "../lib/peer_name.ts";
-import { type Address, isUint32 } from "./address.ts";
-import type { RingData, RingEntry } from "./ring.ts";
+import type { PeerName } from "../lib/peer_name.ts";
+import type { Address } from "./address.ts";
+import type { RingData } from "./ring.ts";
+import { decodeIpamState, encodeIpamState } from "./_state_json.ts";
+
+export { decodeIpamState, encodeIpamState, type IpamStateJson } from "./_state_json.ts";
+export { IpamStoreCorruptError } from "./store_error.ts";
 
 /** An address handed to an identifier, with the prefix length of its subnet. */
 export interface OwnedAddress {
@@ -47,168 +52,74 @@ export interface IpamState {
 }
 
 /**
+ * One save: the state after a change, with the owned addresses given as the
+ * identifiers changed since the previous save. The allocator never changes
+ * the objects it hands over, so a store may keep them.
+ */
+export interface IpamUpdate {
+  peerName: PeerName;
+  /** The whole ring, or undefined before consensus. */
+  ring?: RingData;
+  /** Every takeover hold. */
+  holds: Map<Address, TakeoverHold>;
+  /** Identifiers changed since the previous save with what they own now; `null`: nothing. */
+  owned: Map<string, OwnedData | null>;
+  /** When true, `owned` lists every identifier and replaces all those saved before. */
+  full: boolean;
+}
+
+/**
  * Where the allocator keeps its state. Implementations must make `save`
- * atomic: after a crash, `load` returns either the previous or the new state.
+ * atomic: after a crash, `load` returns either the state before or after
+ * that save. Saves apply in the order they are called; a save that fails
+ * still belongs to the store's state, and the next save that succeeds makes
+ * it durable too.
  */
 export interface IpamStore {
   /** The saved state; undefined when none was ever saved. Throws {@link IpamStoreCorruptError}. */
   load(): Promise<IpamState | undefined>;
-  /** Replaces the saved state; resolves once it is durable. */
-  save(state: IpamState): Promise<void>;
-}
-
-/** The saved state exists but cannot be trusted (truncated, edited, wrong format). */
-export class IpamStoreCorruptError extends Error {
-  constructor(where: string, detail: string, options?: ErrorOptions) {
-    super(
-      `IPAM state "${where}" is damaged: ${detail}; move it away or run 'weave reset'`,
-      options,
-    );
-    this.name = "IpamStoreCorruptError";
-  }
-}
-
-/** The JSON shape of {@link IpamState}. */
-export interface IpamStateJson {
-  peerName: string;
-  ring: {
-    start: string;
-    end: number;
-    peer: string;
-    entries: { token: string; peer: string; version: number; free: number }[];
-    seeds: string[];
-  } | null;
-  owned: Record<string, { isContainer: boolean; cidrs: string[] }>;
-  holds: { token: string; from: string; until: number }[];
+  /** Applies `update` to the saved state; resolves once the result is durable. */
+  save(update: IpamUpdate): Promise<void>;
 }
 
 /**
- * Converts the state to plain JSON data (addresses and peer names as text).
+ * Applies an update to a state in place (stores use it on their copy);
+ * keeps the update's objects, so copy them first if they may change.
  *
  * @example
  * ```ts
- * import { encodeIpamState } from "./store.ts";
- * encodeIpamState({ peerName: 1n, owned: new Map(), holds: new Map() }).peerName; // "00:00:00:00:00:01"
+ * import { applyIpamUpdate, type IpamState } from "./store.ts";
+ * const state: IpamState = { peerName: 1n, owned: new Map(), holds: new Map() };
+ * const cidrs = [{ addr: 0x0a200001, prefix: 12 }];
+ * applyIpamUpdate(state, {
+ *   peerName: 1n, holds: new Map(), full: false,
+ *   owned: new Map([["c1", { isContainer: true, cidrs }]]),
+ * });
+ * state.owned.size; // 1
  * ```
  */
-export function encodeIpamState(state: IpamState): IpamStateJson {
-  const owned: IpamStateJson["owned"] = {};
-  for (const [ident, d] of state.owned) {
-    owned[ident] = {
-      isContainer: d.isContainer,
-      cidrs: d.cidrs.map((c) => `${formatIPv4(c.addr)}/${c.prefix}`),
-    };
-  }
-  const ring = state.ring;
-  return {
-    peerName: formatPeerName(state.peerName),
-    ring: ring
-      ? {
-        start: formatIPv4(ring.start),
-        end: ring.end,
-        peer: formatPeerName(ring.peer),
-        entries: ring.entries.map((e) => ({
-          token: formatIPv4(e.token),
-          peer: formatPeerName(e.peer),
-          version: e.version,
-          free: e.free,
-        })),
-        seeds: ring.seeds.map(formatPeerName),
-      }
-      : null,
-    owned,
-    holds: [...state.holds].map(([token, h]) => ({
-      token: formatIPv4(token),
-      from: formatPeerName(h.from),
-      until: h.until,
-    })),
-  };
-}
-
-/**
- * Checks and converts JSON data back to the state; `where` names the source
- * in errors. Throws {@link IpamStoreCorruptError} on any wrong field.
- */
-export function decodeIpamState(doc: unknown, where: string): IpamState {
-  const bad = (detail: string, cause?: unknown): never => {
-    throw new IpamStoreCorruptError(where, detail, cause === undefined ? undefined : { cause });
-  };
-  const j = asObject(doc) ?? bad("state is not an object");
-  const peer = (v: unknown, field: string): PeerName => {
-    if (typeof v !== "string") return bad(`${field} is not a peer name`);
-    try {
-      return parsePeerName(v);
-    } catch (e) {
-      return bad(`${field} ${JSON.stringify(v)} is not a peer name`, e);
-    }
-  };
-  const ip = (v: unknown, field: string): Address => {
-    if (typeof v !== "string") return bad(`${field} is not an IPv4 address`);
-    try {
-      return parseIPv4(v);
-    } catch (e) {
-      return bad(`${field} ${JSON.stringify(v)} is not an IPv4 address`, e);
-    }
-  };
-  const u32 = (v: unknown, field: string): number =>
-    typeof v === "number" && isUint32(v) ? v : bad(`${field} is not a uint32`);
-  const list = (v: unknown, field: string): unknown[] =>
-    Array.isArray(v) ? v : bad(`${field} is not a list`);
-
-  const state: IpamState = {
-    peerName: peer(j.peerName, "peerName"),
-    owned: new Map(),
-    holds: new Map(),
-  };
-  if (j.ring !== null && j.ring !== undefined) {
-    const r = asObject(j.ring) ?? bad("ring is not an object");
-    const end = r.end;
-    if (typeof end !== "number" || !Number.isInteger(end) || end < 1 || end > 2 ** 32) {
-      bad("ring.end is out of range");
-    }
-    const entries: RingEntry[] = list(r.entries, "ring.entries").map((x, i) => {
-      const e = asObject(x) ?? bad(`ring.entries[${i}] is not an object`);
-      return {
-        token: ip(e.token, `ring.entries[${i}].token`),
-        peer: peer(e.peer, `ring.entries[${i}].peer`),
-        version: u32(e.version, `ring.entries[${i}].version`),
-        free: u32(e.free, `ring.entries[${i}].free`),
-      };
-    });
-    state.ring = {
-      start: ip(r.start, "ring.start"),
-      end: end as number,
-      peer: peer(r.peer, "ring.peer"),
-      entries,
-      seeds: list(r.seeds, "ring.seeds").map((s, i) => peer(s, `ring.seeds[${i}]`)),
-    };
-  }
-  const owned = asObject(j.owned) ?? bad("owned is not an object");
-  for (const [ident, x] of Object.entries(owned)) {
-    const d = asObject(x) ?? bad(`owned[${JSON.stringify(ident)}] is not an object`);
-    if (typeof d.isContainer !== "boolean") bad(`owned[${JSON.stringify(ident)}].isContainer`);
-    const cidrs = list(d.cidrs, `owned[${JSON.stringify(ident)}].cidrs`).map((c) => {
-      const m = typeof c === "string" ? /^([^/]+)\/(\d{1,2})$/.exec(c) : null;
-      if (!m || Number(m[2]) > 32) return bad(`owned address ${JSON.stringify(c)} is not a CIDR`);
-      return { addr: ip(m[1], "owned address"), prefix: Number(m[2]) };
-    });
-    state.owned.set(ident, { isContainer: d.isContainer as boolean, cidrs });
-  }
-  for (const [i, x] of list(j.holds, "holds").entries()) {
-    const h = asObject(x) ?? bad(`holds[${i}] is not an object`);
-    if (typeof h.until !== "number" || !Number.isFinite(h.until)) bad(`holds[${i}].until`);
-    state.holds.set(ip(h.token, `holds[${i}].token`), {
-      from: peer(h.from, `holds[${i}].from`),
-      until: h.until as number,
-    });
+export function applyIpamUpdate(state: IpamState, update: IpamUpdate): IpamState {
+  state.peerName = update.peerName;
+  state.ring = update.ring;
+  state.holds = update.holds;
+  if (update.full) state.owned = new Map();
+  for (const [ident, d] of update.owned) {
+    if (d === null) state.owned.delete(ident);
+    else state.owned.set(ident, d);
   }
   return state;
 }
 
-function asObject(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v)
-    ? v as Record<string, unknown>
-    : undefined;
+/** The update that replaces everything with `state` (copies it). */
+export function fullIpamUpdate(state: IpamState): IpamUpdate {
+  const copy = cloneIpamState(state);
+  return {
+    peerName: copy.peerName,
+    ring: copy.ring,
+    holds: copy.holds,
+    owned: copy.owned,
+    full: true,
+  };
 }
 
 /** A deep copy of a state (stores keep copies so that later changes do not leak in). */
