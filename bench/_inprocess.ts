@@ -124,7 +124,8 @@ export async function runInProcess(args: string[]): Promise<void> {
       connLimit,
       timeoutMs: Number(arg(args, "timeout", "180")) * 1000,
       idleMs: Number(arg(args, "idle", "10")) * 1000,
-      pollMs: Number(arg(args, "poll-ms", "200")),
+      // Polling reads every router's view of every peer (O(N²)) on the routers' own event loop.
+      pollMs: Number(arg(args, "poll-ms", n > 50 ? "500" : "200")),
       notes,
     });
     writeOut(JSON.stringify(result) + "\n");

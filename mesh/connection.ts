@@ -96,13 +96,17 @@ export class LocalConnection {
   /** Bytes written to / read from the TCP stream after the intro. */
   bytesSent = 0;
   bytesReceived = 0;
+  /** Socket writes made after the intro (each carries one or more frames). */
+  writeCount = 0;
 
   #host: ConnectionHost;
   #stream: Duplex & { close(): void };
   #opts: LocalConnectionOptions;
   #writer?: FrameWriter;
   #reader?: FrameReader;
-  #writeChain: Promise<unknown> = Promise.resolve();
+  /** Frames waiting for the write under way to finish. */
+  #outbox: Uint8Array[] = [];
+  #writing = false;
   #heartbeat?: TimerId;
   #readTimer?: TimerId;
   #closed = false;
@@ -277,14 +281,37 @@ export class LocalConnection {
     );
   }
 
-  /** Queues a message (tag + body); messages go out in order. */
+  /**
+   * Queues a message (tag + body); messages go out in order. Frames queued
+   * while a write is under way (or in the same turn of the event loop) go
+   * out together in one write: the bytes are the same, but a busy router
+   * needs far fewer socket operations.
+   */
   send(tag: number, body: Uint8Array): void {
     if (this.#closed || !this.#writer) return;
     const frame = this.#writer.frame(encodeMessage(tag, body));
     this.bytesSent += frame.length;
-    this.#writeChain = this.#writeChain.then(() => writeAll(this.#stream, frame)).catch((e) =>
-      this.shutdown(e instanceof Error ? e : new Error(String(e)))
-    );
+    this.#outbox.push(frame);
+    if (this.#writing) return;
+    this.#writing = true;
+    queueMicrotask(() => this.#drain());
+  }
+
+  /** Writes queued frames until none are left; a write error ends the connection. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#outbox.length > 0 && !this.#closed) {
+        const batch = concatFrames(this.#outbox);
+        this.#outbox = [];
+        this.writeCount++;
+        await writeAll(this.#stream, batch);
+      }
+    } catch (e) {
+      this.shutdown(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.#outbox = [];
+      this.#writing = false;
+    }
   }
 
   /** Ends the connection (idempotent). */
@@ -325,6 +352,20 @@ export class HandshakeError extends Error {
     super(message, options);
     this.name = "HandshakeError";
   }
+}
+
+/** One buffer holding `frames` back to back (the frame itself when there is one). */
+function concatFrames(frames: Uint8Array[]): Uint8Array {
+  if (frames.length === 1) return frames[0];
+  let length = 0;
+  for (const f of frames) length += f.length;
+  const out = new Uint8Array(length);
+  let off = 0;
+  for (const f of frames) {
+    out.set(f, off);
+    off += f.length;
+  }
+  return out;
 }
 
 async function writeAll(stream: Duplex, bytes: Uint8Array): Promise<void> {

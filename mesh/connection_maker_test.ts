@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { PeerName } from "../lib/peer_name.ts";
 import {
   ConnectionMaker,
   type ConnectionMakerOptions,
@@ -7,9 +8,13 @@ import {
   INITIAL_INTERVAL_MS,
   type MakerConnection,
   type MakerPeer,
+  MAX_CONCURRENT_ATTEMPTS,
   MAX_INTERVAL_MS,
   parsePeerAddress,
+  prefersToDial,
   RESET_AFTER_MS,
+  SCAN_MIN_INTERVAL_MS,
+  YIELD_DIAL_MS,
 } from "./connection_maker.ts";
 
 const OUR_NAME = 0x020000000001n;
@@ -238,7 +243,9 @@ Deno.test("ConnectionMaker skips a portless peer while an inbound connection fro
 Deno.test("ConnectionMaker discovers targets from other peers' connection lists", () => {
   const h = harness();
   try {
-    const b = 0x020000000002n, c = 0x020000000003n, d = 0x020000000004n, e = 0x020000000005n;
+    const b = 0x020000000002n, e = 0x020000000005n;
+    // c is left to dial us first (see prefersToDial), d is ours to dial.
+    const c = peerWho(false), d = peerWho(true);
     h.maker.connectionCreated(outbound("10.0.0.2:6783", START, b));
     h.peers.push(
       {
@@ -256,16 +263,225 @@ Deno.test("ConnectionMaker discovers targets from other peers' connection lists"
       { name: e, connections: [{ name: b, remoteTCPAddr: "10.0.0.2:7777", outbound: true }] },
     );
     h.maker.refresh();
-    assert.deepEqual(h.dials, [
-      { address: "10.0.0.3:6783", acceptNewPeer: false },
-      { address: "10.0.0.4:6783", acceptNewPeer: false },
-    ]);
+    // c is dialled only if it has not dialled us after YIELD_DIAL_MS × [1/2, 3/2]
+    // (random() is 0 here).
+    assert.deepEqual(h.dials, [{ address: "10.0.0.4:6783", acceptNewPeer: false }]);
+    tick(h, START + YIELD_DIAL_MS / 2 - 1);
+    assert.equal(h.dials.length, 1);
+    tick(h, START + YIELD_DIAL_MS / 2);
+    assert.deepEqual(h.dials.slice(1), [{ address: "10.0.0.3:6783", acceptNewPeer: false }]);
     // Once the peers stop listing them, failed discovered targets are dropped.
     h.maker.connectionAborted("10.0.0.3:6783", new Error("refused"));
     h.maker.connectionAborted("10.0.0.4:6783", new Error("refused"));
     assert.equal(h.maker.status().length, 2);
     h.peers.splice(0);
     h.maker.refresh();
+    assert.deepEqual(h.maker.status(), []);
+  } finally {
+    h.maker.stop();
+  }
+});
+
+/** The first name from 02:00:00:00:10:00 on (after `after`) that we do, or do not, dial first. */
+function peerWho(weDialFirst: boolean, after = 0x020000000fffn): PeerName {
+  let name = after + 1n;
+  while (prefersToDial(OUR_NAME, name) !== weDialFirst) name++;
+  return name;
+}
+
+/** `count` peers we dial first, each listed with an outbound connection at 10.0.<i>.<j>. */
+function listedPeers(count: number, first = 0): MakerPeer[] {
+  let name = 0x020000000fffn;
+  for (let k = 0; k < first; k++) name = peerWho(true, name);
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    name = peerWho(true, name);
+    return {
+      name: 0x020000100000n + BigInt(i), // who lists it
+      connections: [{
+        name,
+        remoteTCPAddr: `10.0.${i >> 8}.${i & 0xff}:6783`,
+        outbound: true,
+      }],
+    };
+  });
+}
+
+Deno.test("prefersToDial: exactly one of two peers dials first, each about half the time", () => {
+  const names = Array.from({ length: 64 }, (_, i) => 0x020000000000n + BigInt(i * 37 + 1));
+  for (const a of names) {
+    let first = 0;
+    for (const b of names) {
+      if (a === b) continue;
+      assert.notEqual(prefersToDial(a, b), prefersToDial(b, a), `${a} and ${b}`);
+      if (prefersToDial(a, b)) first++;
+    }
+    assert.ok(first >= 10 && first <= 53, `${a} dials first to ${first} of 63`);
+  }
+});
+
+Deno.test("ConnectionMaker keeps at most MAX_CONCURRENT_ATTEMPTS attempts under way", () => {
+  const h = harness();
+  try {
+    h.peers.push(...listedPeers(30));
+    h.maker.refresh();
+    assert.equal(h.dials.length, MAX_CONCURRENT_ATTEMPTS, "the first batch");
+    assert.equal(new Set(h.dials.map((d) => d.address)).size, MAX_CONCURRENT_ATTEMPTS);
+    // Each way an attempt can end frees its slot for the next target, at once.
+    const [created, aborted, ended] = h.dials.map((d) => d.address);
+    const conn = outbound(created, h.clock.now, 0x0200000000f1n);
+    h.maker.connectionCreated(conn);
+    assert.equal(h.dials.length, MAX_CONCURRENT_ATTEMPTS + 1, "after a connection is made");
+    h.maker.connectionAborted(aborted, new Error("refused"));
+    assert.equal(h.dials.length, MAX_CONCURRENT_ATTEMPTS + 2, "after a failed dial");
+    h.maker.connectionTerminated(outbound(ended, h.clock.now), new Error("Multiple connections"));
+    assert.equal(h.dials.length, MAX_CONCURRENT_ATTEMPTS + 3, "after a refused connection");
+    // A connection that ends later had given its slot back already: no extra dial.
+    h.maker.connectionTerminated(conn, new Error("EOF"));
+    assert.equal(h.dials.length, MAX_CONCURRENT_ATTEMPTS + 3);
+    const attempting = h.maker.status().filter((s) => s.state === "connecting").length;
+    assert.equal(attempting, MAX_CONCURRENT_ATTEMPTS);
+  } finally {
+    h.maker.stop();
+  }
+});
+
+Deno.test("ConnectionMaker halves the attempts at once on a handshake timeout, regrows on success", () => {
+  const h = harness();
+  const timeout = new Error("Cannot perform handshake: handshake timed out after 10000 ms");
+  try {
+    h.peers.push(...listedPeers(60));
+    h.maker.refresh();
+    const inFlight = () => h.maker.status().filter((s) => s.state === "connecting").length;
+    assert.equal(inFlight(), 8);
+    const pending = [...h.dials.map((d) => d.address)];
+    // Three timeouts: 8 → 4 → 2 → 1 at once; no new dial until below the cap.
+    for (const address of pending.splice(0, 3)) {
+      h.maker.connectionTerminated(outbound(address, h.clock.now), timeout);
+    }
+    assert.equal(h.dials.length, 8, "5 still under way, cap 1: nothing new");
+    assert.equal(inFlight(), 5);
+    // Successes: the cap grows by one per `cap` successes (1 → 2 → 3 → 3.33 ...).
+    const connect = (address: string) =>
+      h.maker.connectionCreated(outbound(address, h.clock.now, 0x0200000000f0n));
+    for (const address of pending.splice(0, 5)) connect(address);
+    assert.equal(inFlight(), 3, "cap back at 3 after 5 successes");
+    assert.equal(h.dials.length, 11);
+    // A refused dial or an ended connection is no sign of slowness: the cap stays.
+    h.maker.connectionAborted(h.dials[8].address, new Error("connection refused"));
+    assert.equal(inFlight(), 3);
+  } finally {
+    h.maker.stop();
+  }
+});
+
+Deno.test("ConnectionMaker dials discovered targets in random order, direct ones first", () => {
+  const orders = new Set<string>();
+  for (let seed = 0; seed < 6; seed++) {
+    let x = seed / 6;
+    const h = harness({ random: () => (x = (x * 9301 + 0.49297) % 1), maxAttempts: 3 });
+    try {
+      h.peers.push(...listedPeers(10));
+      h.maker.initiateConnections(["10.9.9.9"], false);
+      assert.equal(h.dials[0].address, "10.9.9.9:6783", "the direct peer first");
+      assert.equal(h.dials.length, 3);
+      orders.add(h.dials.slice(1).map((d) => d.address).join());
+    } finally {
+      h.maker.stop();
+    }
+  }
+  assert.ok(orders.size >= 4, `different routers dial in different orders (${orders.size})`);
+});
+
+Deno.test("ConnectionMaker waits for a peer that prefers to dial, and drops the target when it does", () => {
+  const h = harness({ random: () => 0.5 });
+  try {
+    const theirs = peerWho(false);
+    h.peers.push({
+      name: 0x020000000002n,
+      connections: [{ name: theirs, remoteTCPAddr: "10.0.0.3:6783", outbound: true }],
+    });
+    h.maker.refresh();
+    assert.equal(h.dials.length, 0, "not at once");
+    tick(h, START + YIELD_DIAL_MS - 1);
+    assert.equal(h.dials.length, 0, "not before YIELD_DIAL_MS × 1 (random 0.5)");
+    // They dial us in the meantime: nothing left to do.
+    const inbound: MakerConnection = {
+      remoteTCPAddr: "10.0.0.3:40000",
+      outbound: false,
+      remoteName: theirs,
+      startedAt: h.clock.now,
+    };
+    h.maker.connectionCreated(inbound);
+    tick(h, START + 10 * YIELD_DIAL_MS);
+    assert.equal(h.dials.length, 0);
+    assert.deepEqual(h.maker.status(), []);
+    // The connection ends: we dial them now (no more waiting), as any discovered target.
+    h.maker.connectionTerminated(inbound, new Error("EOF"));
+    tick(h, h.clock.now + YIELD_DIAL_MS / 2);
+    assert.equal(h.dials.length, 0, "a new target waits again");
+    tick(h, h.clock.now + YIELD_DIAL_MS);
+    assert.deepEqual(h.dials, [{ address: "10.0.0.3:6783", acceptNewPeer: false }]);
+  } finally {
+    h.maker.stop();
+  }
+});
+
+Deno.test("ConnectionMaker.requestRefresh reads the topology at most once per interval", async () => {
+  const h = harness();
+  try {
+    h.maker.refresh(); // reads the (empty) topology at START
+    h.peers.push(...listedPeers(1));
+    h.maker.requestRefresh();
+    assert.equal(h.dials.length, 0, "not synchronously");
+    // Something else makes the maker look at its targets before the interval is over:
+    // it still does not read the topology.
+    h.clock.now = START + SCAN_MIN_INTERVAL_MS - 1;
+    h.maker.connectionAborted("10.255.0.1:6783", new Error("unrelated"));
+    assert.equal(h.dials.length, 0, "topology not read within the interval");
+    h.clock.now = START + SCAN_MIN_INTERVAL_MS;
+    await new Promise((r) => setTimeout(r, 5)); // the timer was set for 1 ms from then
+    assert.deepEqual(h.dials.map((d) => d.address), ["10.0.0.0:6783"], "read once due");
+    // Many requests in a burst: one read, at the next turn.
+    h.clock.now += SCAN_MIN_INTERVAL_MS;
+    h.peers.push(...listedPeers(2, 1));
+    for (let i = 0; i < 50; i++) h.maker.requestRefresh();
+    assert.equal(h.dials.length, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(h.dials.length, 3);
+  } finally {
+    h.maker.stop();
+  }
+});
+
+Deno.test("ConnectionMaker re-reads a peer's list only when its version moves, forgets gone peers", () => {
+  const h = harness({ random: () => 0 });
+  try {
+    const x = peerWho(true), y = peerWho(true, x);
+    const lister: MakerPeer = {
+      name: 0x020000000002n,
+      version: 1n,
+      uid: 9n,
+      connections: [{ name: x, remoteTCPAddr: "10.0.1.1:6783", outbound: true }],
+    };
+    h.peers.push(lister);
+    h.maker.refresh();
+    assert.deepEqual(h.dials.map((d) => d.address), ["10.0.1.1:6783"]);
+    // Same version: the list is taken as unchanged (not even looked at).
+    lister.connections = [{ name: y, remoteTCPAddr: "10.0.1.2:6783", outbound: true }];
+    h.maker.requestRefresh();
+    tick(h, h.clock.now + SCAN_MIN_INTERVAL_MS);
+    assert.equal(h.dials.length, 1);
+    // A new version: read again; x is no longer listed, y is.
+    lister.version = 2n;
+    h.maker.connectionAborted("10.0.1.1:6783", new Error("refused"));
+    tick(h, h.clock.now + SCAN_MIN_INTERVAL_MS);
+    assert.deepEqual(h.dials.map((d) => d.address), ["10.0.1.1:6783", "10.0.1.2:6783"]);
+    assert.deepEqual(h.maker.status().map((s) => s.address), ["10.0.1.2:6783"], "x dropped");
+    // The lister leaves the table: what it listed goes with it.
+    h.peers.splice(0);
+    h.maker.connectionAborted("10.0.1.2:6783", new Error("refused"));
+    tick(h, h.clock.now + SCAN_MIN_INTERVAL_MS);
     assert.deepEqual(h.maker.status(), []);
   } finally {
     h.maker.stop();

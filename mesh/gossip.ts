@@ -43,6 +43,19 @@ export interface GossipMesh {
   randomNeighbours(except: PeerName): PeerName[];
 }
 
+/**
+ * Gossip data that can leave out what a given neighbour is known to have
+ * already. Relays of received gossip use it; data without it goes whole.
+ */
+export interface NeighbourAwareGossipData extends GossipData {
+  /** The part of this data worth relaying to `neighbour`, or null for none. */
+  forNeighbour(neighbour: PeerName): GossipData | null;
+}
+
+function isNeighbourAware(data: GossipData): data is NeighbourAwareGossipData {
+  return typeof (data as Partial<NeighbourAwareGossipData>).forNeighbour === "function";
+}
+
 /** Sends one channel's pending data down one connection. */
 export class GossipSender {
   #pending: GossipData | null = null;
@@ -141,6 +154,15 @@ export class GossipChannel {
     this.#senderFor(conn).gossip(data);
   }
 
+  /**
+   * Sends our own data as a broadcast (tag 6, origin ourselves) down one
+   * connection: {@link gossipBroadcast} to a set of connections chosen by the
+   * caller (e.g. every live one, before the routes know of the newest).
+   */
+  broadcastDown(conn: GossipConnection, data: GossipData): void {
+    this.#senderFor(conn).broadcast(this.mesh.ourName, data);
+  }
+
   /** Forgets a closed connection. */
   dropConnection(conn: GossipConnection): void {
     this.#senders.get(conn)?.stop();
@@ -150,7 +172,7 @@ export class GossipChannel {
   /** Handles received gossip (tag 4) from the neighbour `sender`. */
   deliverGossip(sender: PeerName, payload: Uint8Array): void {
     const delta = this.gossiper.onGossip(payload);
-    if (delta) this.#relay(sender, delta);
+    if (delta) this.#relay(sender, delta, isNeighbourAware(delta));
   }
 
   /** Handles a received broadcast (tag 6) that started at `origin`. */
@@ -187,10 +209,11 @@ export class GossipChannel {
     }
   }
 
-  #relay(except: PeerName, data: GossipData): void {
+  #relay(except: PeerName, data: GossipData, trim = false): void {
     for (const hop of this.mesh.randomNeighbours(except)) {
       const conn = this.mesh.connectionTo(hop);
-      if (conn) this.#senderFor(conn).gossip(data);
+      const part = trim ? (data as NeighbourAwareGossipData).forNeighbour(hop) : data;
+      if (conn && part) this.#senderFor(conn).gossip(part);
     }
   }
 

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
 import type { PeerName } from "../lib/peer_name.ts";
 import { decodeGossipBody, encodeUnicastBody } from "./gossip_envelope.ts";
-import { GossipChannel, type GossipConnection, type GossipMesh, GossipSender } from "./gossip.ts";
+import {
+  GossipChannel,
+  type GossipConnection,
+  type GossipMesh,
+  GossipSender,
+  type NeighbourAwareGossipData,
+} from "./gossip.ts";
 import type { GossipData, Gossiper } from "./gossip_types.ts";
 import { ProtocolTag } from "./messages.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
@@ -222,6 +228,54 @@ Deno.test("GossipChannel passes gossip deltas on to neighbours other than the se
   channel.deliverGossip(C, text("stale"));
   await tick();
   assert.equal(mesh.conn(B).sent.length, 0, "no delta, nothing sent");
+});
+
+/** Words that drop, for each neighbour, the words naming it (`to-<name>`). */
+class TrimmedWords extends Words implements NeighbourAwareGossipData {
+  forNeighbour(neighbour: PeerName): GossipData | null {
+    const left = this.words.filter((w) => w !== `to-${neighbour}`);
+    return left.length === 0 ? null : new Words(left);
+  }
+}
+
+Deno.test("GossipChannel relays gossip deltas trimmed for each neighbour", async () => {
+  const mesh = new FakeMesh();
+  mesh.conns.set(D, new FakeConn());
+  mesh.randomNeighbours = () => [B, C, D];
+  const gossiper = new RecordingGossiper();
+  const channel = new GossipChannel("topology", gossiper, mesh);
+  gossiper.reply = new TrimmedWords([`to-${C}`, "all", `to-${D}`]);
+  channel.deliverGossip(0x020000000009n, text("news"));
+  await tick();
+  assert.deepEqual(mesh.conn(B).decoded(), [[
+    ProtocolTag.Gossip,
+    "topology",
+    US,
+    `to-${C} all to-${D}`,
+  ]]);
+  assert.deepEqual(mesh.conn(C).decoded(), [[ProtocolTag.Gossip, "topology", US, `all to-${D}`]]);
+  assert.deepEqual(mesh.conn(D).decoded(), [[ProtocolTag.Gossip, "topology", US, `to-${C} all`]]);
+  // Nothing left for a neighbour: nothing sent to it.
+  gossiper.reply = new TrimmedWords([`to-${B}`]);
+  channel.deliverGossip(0x020000000009n, text("news"));
+  await tick();
+  assert.equal(mesh.conn(B).sent.length, 1);
+  assert.equal(mesh.conn(C).sent.length, 2);
+});
+
+Deno.test("GossipChannel.broadcastDown queues our own broadcast (tag 6) on one connection", async () => {
+  const mesh = new FakeMesh();
+  const channel = new GossipChannel("topology", new RecordingGossiper(), mesh);
+  channel.broadcastDown(mesh.conn(B), new Words(["ours"]));
+  channel.broadcastDown(mesh.conn(B), new Words(["more"]));
+  await tick();
+  assert.deepEqual(mesh.conn(B).decoded(), [[
+    ProtocolTag.GossipBroadcast,
+    "topology",
+    US,
+    "ours more",
+  ]]);
+  assert.equal(mesh.conn(C).sent.length, 0, "only down that connection");
 });
 
 Deno.test("GossipChannel.sendDown and dropConnection", async () => {

@@ -120,6 +120,13 @@ export interface RouteSearchOptions {
   stopAt?: PeerName;
   /** Count a connection only if established and listed back as established. */
   establishedAndSymmetric: boolean;
+  /**
+   * How many peers there are in all (e.g. the table's size): the search ends
+   * once it has reached that many, since nothing more can be added. Without
+   * `stopAt` the result is the same; in a full mesh the search then costs
+   * O(peers) instead of O(peers × connections).
+   */
+  total?: number;
 }
 
 /** Result of {@link peerRoutes}. */
@@ -150,10 +157,12 @@ export function peerRoutes(
 ): RouteSearchResult {
   const routes = new Map<PeerName, PeerName>([[start.name, UNKNOWN_PEER_NAME]]);
   let next: PeerView[] = [start];
-  while (next.length > 0) {
+  const total = opts.stopAt === undefined ? opts.total ?? Infinity : Infinity;
+  while (next.length > 0 && routes.size < total) {
     const worklist = next.sort(byName);
     next = [];
     for (const cur of worklist) {
+      if (routes.size >= total) break;
       if (cur.name === opts.stopAt) return { found: true, routes };
       for (const remote of connectedPeers(cur, lookup, opts.establishedAndSymmetric, routes)) {
         next.push(remote);

@@ -82,6 +82,14 @@ export class Peers {
   #random: () => number;
   #onShortIDsInvalidated: () => void;
   #invalidated = false;
+  /**
+   * False only while every peer is known to be reachable from us or locally
+   * referenced, so a collection would remove nothing and can be skipped.
+   * Set by whatever may break that: a new peer, a dropped connection, a
+   * released reference.
+   */
+  #mayHaveUnreachable = false;
+  #generation = 0;
 
   /** Creates the table holding only ourselves. */
   constructor(ourself: PeerSummary, opts: PeersOptions = {}) {
@@ -99,6 +107,14 @@ export class Peers {
   /** Our own peer (live view: its version moves as the table changes). */
   get ourself(): PeerView {
     return this.#ourself;
+  }
+
+  /**
+   * A counter that moves whenever an entry may have changed (any mutating
+   * call), so that an encoding of some entries can be reused while it stays.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Number of peers in the table, ourselves included. */
@@ -134,6 +150,7 @@ export class Peers {
    * that follows is broadcast anyway).
    */
   addRef(remote: PeerSummary): PeerView {
+    this.#generation++;
     if (remote.name === this.#ourself.name) {
       throw new Error(`Cannot register peer ${formatPeerName(remote.name)}: it is ourselves`);
     }
@@ -153,6 +170,7 @@ export class Peers {
     const peer = this.#byName.get(name);
     if (peer !== undefined && peer.localRefCount > 0 && peer !== this.#ourself) {
       peer.localRefCount--;
+      if (peer.localRefCount === 0) this.#mayHaveUnreachable = true;
     }
   }
 
@@ -162,6 +180,7 @@ export class Peers {
    * connection to the same remote (tie-breaking is the caller's job).
    */
   addLocalConnection(c: ConnectionSummary): void {
+    this.#generation++;
     if (c.name === this.#ourself.name) {
       throw new Error(`Cannot add connection to ${formatPeerName(c.name)}: it is ourselves`);
     }
@@ -172,13 +191,16 @@ export class Peers {
 
   /** Removes our connection to `name` and bumps our version; false if there was none. */
   deleteLocalConnection(name: PeerName): boolean {
+    this.#generation++;
     if (!this.#ourself.connections.delete(name)) return false;
     this.#ourself.version++;
+    this.#mayHaveUnreachable = true;
     return true;
   }
 
   /** Marks our connection to `name` established and bumps our version; false if none. */
   establishLocalConnection(name: PeerName): boolean {
+    this.#generation++;
     const conn = this.#ourself.connections.get(name);
     if (conn === undefined) return false;
     conn.established = true;
@@ -194,7 +216,7 @@ export class Peers {
    * collision. Throws, changing nothing, on a malformed update.
    */
   applyUpdate(entries: readonly TopologyEntry[]): TopologyUpdateResult {
-    validateUpdate(entries);
+    const maps = validateUpdate(entries);
     const created = new Set<Peer>();
     for (const { peer } of entries) {
       if (!this.#byName.has(peer.name)) created.add(this.#insert(new Peer(peer)));
@@ -206,20 +228,22 @@ export class Peers {
     }
     let ourselfChanged = false;
     const changed = new Set<PeerName>();
-    for (const entry of entries) {
+    entries.forEach((entry, i) => {
       const peer = this.#byName.get(entry.peer.name)!;
       if (peer === this.#ourself) {
         ourselfChanged = this.#versionBeyond(entry.peer) || ourselfChanged;
       } else if (created.has(peer)) {
-        peer.connections = connectionMap(entry.connections);
+        peer.connections = maps[i];
         changed.add(peer.name);
-      } else if (this.#supersede(peer, entry)) {
+      } else if (this.#supersede(peer, entry.peer, maps[i])) {
         changed.add(peer.name);
       }
-    }
+    });
     const removed = this.#collect();
+    if (created.size + changed.size + removed.length > 0) this.#generation++;
     for (const name of removed) changed.delete(name);
     ourselfChanged = this.#resolveCollision() || ourselfChanged;
+    if (ourselfChanged) this.#generation++;
     this.#notify();
     return {
       received: entries.map((e) => e.peer.name),
@@ -236,6 +260,7 @@ export class Peers {
    * {@link checkShortIDCollision}, since removals may free short IDs.
    */
   garbageCollect(): PeerName[] {
+    this.#generation++;
     const removed = this.#collect();
     this.#notify();
     return removed;
@@ -247,6 +272,7 @@ export class Peers {
    * our version. Returns true if our short ID changed (broadcast ourselves).
    */
   checkShortIDCollision(): boolean {
+    this.#generation++;
     const changed = this.#resolveCollision();
     this.#notify();
     return changed;
@@ -267,6 +293,7 @@ export class Peers {
 
   #insert(peer: Peer): Peer {
     this.#byName.set(peer.name, peer);
+    this.#mayHaveUnreachable = true;
     this.#indexAdd(peer);
     return peer;
   }
@@ -278,13 +305,22 @@ export class Peers {
     return true;
   }
 
-  #supersede(peer: Peer, entry: TopologyEntry): boolean {
-    const next = entry.peer;
+  #supersede(
+    peer: Peer,
+    next: PeerSummary,
+    connections: Map<PeerName, ConnectionSummary>,
+  ): boolean {
     if (!isNewerThan(next, peer)) return false;
     peer.version = next.version;
     peer.uid = next.uid;
     peer.nickName = next.nickName;
-    peer.connections = connectionMap(entry.connections);
+    for (const name of peer.connections.keys()) {
+      if (!connections.has(name)) {
+        this.#mayHaveUnreachable = true;
+        break;
+      }
+    }
+    peer.connections = connections;
     if (next.shortID !== peer.shortID || next.hasShortID !== peer.hasShortID) {
       this.#indexDelete(peer);
       peer.shortID = next.shortID;
@@ -295,9 +331,12 @@ export class Peers {
   }
 
   #collect(): PeerName[] {
+    if (!this.#mayHaveUnreachable) return [];
+    this.#mayHaveUnreachable = false;
     const lookup = (name: PeerName) => this.#byName.get(name);
     const { routes: reached } = peerRoutes(this.#ourself, lookup, {
       establishedAndSymmetric: false,
+      total: this.#byName.size,
     });
     const removed: PeerName[] = [];
     for (const [name, peer] of this.#byName) {
@@ -383,31 +422,41 @@ export class Peers {
   }
 }
 
-function connectionMap(list: readonly ConnectionSummary[]): Map<PeerName, ConnectionSummary> {
-  return new Map(list.map((c) => [c.name, { ...c }]));
-}
-
-function validateUpdate(entries: readonly TopologyEntry[]): void {
+/**
+ * Checks an update before anything is applied, and returns each entry's
+ * connections as a map by remote name. The maps hold the entries' own
+ * summaries (no copies: a received update is decoded for this table alone,
+ * and only our own connections are ever changed in place).
+ */
+function validateUpdate(entries: readonly TopologyEntry[]): Map<PeerName, ConnectionSummary>[] {
   const seen = new Set<PeerName>();
-  for (const { peer, connections } of entries) {
-    const who = formatPeerName(peer.name);
+  return entries.map(({ peer, connections }) => {
     if (seen.has(peer.name)) {
-      throw new Error(`Cannot apply topology update: peer ${who} appears twice`);
+      throw new Error(
+        `Cannot apply topology update: peer ${formatPeerName(peer.name)} appears twice`,
+      );
     }
     seen.add(peer.name);
-    const remotes = new Set<PeerName>();
+    const map = new Map<PeerName, ConnectionSummary>();
     for (const c of connections) {
       if (c.name === peer.name) {
-        throw new Error(`Cannot apply topology update: peer ${who} lists a connection to itself`);
-      }
-      if (remotes.has(c.name)) {
         throw new Error(
-          `Cannot apply topology update: peer ${who} lists ${formatPeerName(c.name)} twice`,
+          `Cannot apply topology update: peer ${
+            formatPeerName(peer.name)
+          } lists a connection to itself`,
         );
       }
-      remotes.add(c.name);
+      if (map.has(c.name)) {
+        throw new Error(
+          `Cannot apply topology update: peer ${formatPeerName(peer.name)} lists ${
+            formatPeerName(c.name)
+          } twice`,
+        );
+      }
+      map.set(c.name, c);
     }
-  }
+    return map;
+  });
 }
 
 function randomIndex(random: () => number, n: number): number {

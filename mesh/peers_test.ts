@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { PeerName } from "../lib/peer_name.ts";
+import { peerRoutes } from "./peer.ts";
 import { Peers, randomShortID } from "./peers.ts";
 import type { ConnectionSummary, PeerSummary, TopologyEntry } from "./topology_types.ts";
 
@@ -314,4 +315,73 @@ Deno.test("randomShortID spans the 12-bit range", () => {
   assert.equal(randomShortID(() => 0), 0);
   assert.equal(randomShortID(() => 0.9999999), 4095);
   assert.equal(randomShortID(() => 1), 4095);
+});
+
+/** Names reachable from us over any connection, plus the locally referenced ones. */
+function mustKeep(peers: Peers): PeerName[] {
+  const { routes } = peerRoutes(peers.ourself, (n) => peers.get(n), {
+    establishedAndSymmetric: false,
+  });
+  const keep = new Set(routes.keys());
+  for (const p of peers.all()) if (p.localRefCount > 0) keep.add(p.name);
+  return [...keep].sort((a, b) => (a < b ? -1 : 1));
+}
+
+Deno.test("property: after every update or GC the table holds exactly what is reachable or held", () => {
+  let seed = 99;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = (n: number) => 1n + BigInt(Math.floor(random() * n));
+  const peers = table();
+  const versions = new Map<PeerName, bigint>();
+  const refs: PeerName[] = [];
+  for (let step = 0; step < 400; step++) {
+    const r = random();
+    if (r < 0.5) {
+      const name = pick(12);
+      const version = (versions.get(name) ?? 0n) + 1n;
+      versions.set(name, version);
+      const remotes = [...new Set(Array.from({ length: Math.floor(random() * 4) }, () => pick(12)))]
+        .filter((n) => n !== name);
+      if (random() < 0.3) remotes.push(US);
+      peers.applyUpdate([entry(summary(name, { version }), remotes)]);
+    } else if (r < 0.65) {
+      const name = pick(12);
+      if (!peers.ourself.connections.has(name)) peers.addLocalConnection(conn(name, false));
+    } else if (r < 0.8) {
+      peers.deleteLocalConnection(pick(12));
+    } else if (r < 0.9) {
+      const name = pick(12);
+      peers.addRef(summary(name, { version: 0n }));
+      refs.push(name);
+    } else {
+      const name = refs.splice(Math.floor(random() * refs.length), 1)[0];
+      if (name !== undefined) peers.release(name);
+      peers.garbageCollect();
+    }
+    if (r < 0.5 || r >= 0.9) {
+      const names = peers.names().sort((a, b) => (a < b ? -1 : 1));
+      assert.deepEqual(names, mustKeep(peers), `step ${step}`);
+    }
+  }
+});
+
+Deno.test("generation moves with every change of the table, not with an update that changes nothing", () => {
+  const peers = table([2n]);
+  let last = peers.generation;
+  const moved = (what: string) => {
+    assert.notEqual(peers.generation, last, what);
+    last = peers.generation;
+  };
+  peers.applyUpdate([entry(summary(2n), [US, 3n])]);
+  moved("a newer entry");
+  peers.applyUpdate([entry(summary(2n), [US, 3n])]);
+  assert.equal(peers.generation, last, "the same entry again");
+  peers.establishLocalConnection(2n);
+  moved("established");
+  peers.addLocalConnection(conn(4n, false));
+  moved("connection added");
+  peers.deleteLocalConnection(4n);
+  moved("connection deleted");
+  peers.applyUpdate([entry(summary(US, { uid: 1n, version: 40n }), [])]);
+  moved("our version bumped past an old incarnation");
 });

@@ -45,6 +45,20 @@ type Stream = Deno.TcpConn | DialedStream;
 export const GOSSIP_INTERVAL_MS = 30_000;
 /** Coalescing of our own topology updates. */
 export const TOPOLOGY_DEFER_MS = 1_000;
+/** A burst of our own changes is sent at least every 4 to 16 defer times (see {@link topologySendTime}). */
+export const TOPOLOGY_MAX_DEFER_FACTOR = 16;
+/** Routes are recomputed at most every `peers² / 10` ms, and at least every this many ms. */
+export const ROUTES_MAX_INTERVAL_MS = 1_000;
+
+/**
+ * The least time between two route computations for a table of `peers`
+ * peers (ms): a computation costs O(peers × connections), so the interval
+ * grows with the square of the table, e.g. 10 ms for 10 peers, 250 ms for
+ * 50, 1 s from 100 on.
+ */
+export function routesInterval(peers: number): number {
+  return Math.min(ROUTES_MAX_INTERVAL_MS, (peers * peers) / 10);
+}
 /** Accept rate limit: a bucket of 20 tokens, one more every 50 ms. */
 export const ACCEPT_MAX_TOKENS = 20;
 export const ACCEPT_TOKEN_MS = 50;
@@ -105,12 +119,19 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   #listener?: Deno.Listener;
   #gossipTimer?: TimerId;
   #topologyTimer?: TimerId;
+  #topologyFirstChange = 0;
+  #topologyLastChange = 0;
   #gcTimer?: TimerId;
+  #routesTimer?: TimerId;
+  /** When the routes were last recomputed (ms since the epoch). */
+  #routesAt = 0;
   #stopped = false;
   #acceptTokens = ACCEPT_MAX_TOKENS;
   #acceptRefill = 0;
   #random: () => number;
   #fresh = new WeakMap<LocalConnection, "new" | "restarted">();
+  /** Fresh connections that get our whole topology (see {@link registerRemote}). */
+  #topologyDown = new WeakSet<LocalConnection>();
   #onPeerGone: ((name: PeerName) => void)[] = [];
 
   constructor(opts: MeshRouterOptions) {
@@ -170,10 +191,13 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   start(): void {
     this.#listener = Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
     this.#acceptLoop(this.#listener);
-    this.#gossipTimer = setInterval(
-      () => this.#periodicGossip(),
-      this.#opts.gossipIntervalMs ?? GOSSIP_INTERVAL_MS,
-    );
+    // Every interval, but the first after a random 1/2 to 3/2 of it: routers started
+    // together (a whole cluster booting) do not all send their full state at once.
+    const interval = this.#opts.gossipIntervalMs ?? GOSSIP_INTERVAL_MS;
+    this.#gossipTimer = setTimeout(() => {
+      this.#gossipTimer = setInterval(() => this.#periodicGossip(), interval);
+      this.#periodicGossip();
+    }, interval / 2 + Math.floor(this.#random() * interval));
   }
 
   /** The local TCP address we listen on. */
@@ -189,9 +213,11 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     try {
       this.#listener?.close();
     } catch { /* closed */ }
+    clearTimeout(this.#gossipTimer);
     clearInterval(this.#gossipTimer);
     clearTimeout(this.#topologyTimer);
     clearTimeout(this.#gcTimer);
+    clearTimeout(this.#routesTimer);
     for (const c of [...this.#connections.values(), ...this.#live]) c.shutdown();
   }
 
@@ -245,6 +271,12 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     }
     if (!existing) this.#fresh.set(conn, "new");
     else if (existing.uid !== remote.uid) this.#fresh.set(conn, "restarted");
+    // A peer we know only from others' connection lists (UID 0) counts as restarted, as
+    // in Go, but it is connected to them and learns the topology from them: it is not
+    // sent our whole table (O(N²) bytes, for each such connection of a forming mesh).
+    if (!existing || (existing.uid !== remote.uid && existing.uid !== 0n)) {
+      this.#topologyDown.add(conn);
+    }
     this.peers.addRef({
       name: remote.name,
       nickName: remote.nickName,
@@ -281,14 +313,14 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     const fresh = this.#fresh.get(conn);
     conn.logAdded(fresh ?? "known");
     if (fresh) this.#sendAllGossipDown(conn);
-    this.routes.recalculate();
+    this.#scheduleRoutes();
     this.#scheduleTopologyUpdate();
   }
 
   connectionEstablished(conn: LocalConnection): void {
     if (this.#connections.get(conn.remote!.name) !== conn) return;
     this.peers.establishLocalConnection(conn.remote!.name);
-    this.routes.recalculate();
+    this.#scheduleRoutes();
     this.#scheduleTopologyUpdate();
   }
 
@@ -326,7 +358,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.peers.deleteLocalConnection(name);
     this.terminationCount++;
     conn.logDeleted();
-    this.routes.recalculate();
+    this.#scheduleRoutes();
     this.#scheduleTopologyUpdate();
   }
 
@@ -355,33 +387,91 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   *#makerPeers(): Iterable<MakerPeer> {
-    for (const p of this.peers.all()) yield { name: p.name, connections: p.connections.values() };
+    for (const p of this.peers.all()) {
+      yield { name: p.name, connections: p.connections.values(), version: p.version, uid: p.uid };
+    }
   }
 
   #sendAllGossipDown(conn: LocalConnection): void {
     for (const channel of this.#channels.values()) {
+      if (channel === this.#topology && !this.#topologyDown.has(conn)) continue;
       const data = channel.gossiper.gossip();
       if (data) channel.sendDown(conn, data);
     }
   }
 
+  /**
+   * Every channel's full state to a random subset of neighbours (Go's periodic
+   * gossip), except topology: ours goes to one random neighbour. Every change
+   * of an entry is broadcast by its owner to all its neighbours, so this is
+   * only the safety net; sent to ⌊log2 N⌋ neighbours it costs each peer
+   * O(N²) bytes to decode per neighbour every 30 s.
+   */
   #periodicGossip(): void {
     for (const channel of this.#channels.values()) {
       const data = channel.gossiper.gossip();
-      if (data) channel.gossipNeighbourSubset(data);
+      if (!data) continue;
+      if (channel !== this.#topology) channel.gossipNeighbourSubset(data);
+      else {
+        const conns = [...this.#connections.values()];
+        const pick = conns[Math.min(conns.length - 1, Math.floor(this.#random() * conns.length))];
+        if (pick) channel.sendDown(pick, data);
+      }
     }
   }
 
+  /** Broadcasts our own entry when {@link topologySendTime} says, to every neighbour. */
   #scheduleTopologyUpdate(): void {
-    if (this.#topologyTimer !== undefined || this.#stopped) return;
-    this.#topologyTimer = setTimeout(() => {
-      this.#topologyTimer = undefined;
-      // Go sends our own changes to ⌊log2 N⌋ random neighbours and leaves the rest to the
-      // 30 s periodic gossip, so views could stay stale for up to 30 s. We send them to
-      // every direct neighbour (same tag-4 message): a full mesh learns at once.
-      const data = this.#topologyGossiper.dataFor([this.ourName]);
-      for (const conn of this.#connections.values()) this.#topology.sendDown(conn, data);
-    }, this.#opts.topologyDeferMs ?? TOPOLOGY_DEFER_MS);
+    if (this.#stopped) return;
+    const now = Date.now();
+    this.#topologyLastChange = now;
+    if (this.#topologyTimer !== undefined) return;
+    this.#topologyFirstChange = now;
+    this.#topologyTimer = setTimeout(() => this.#topologyUpdateDue(), this.#topologyDeferMs);
+  }
+
+  #topologyUpdateDue(): void {
+    this.#topologyTimer = undefined;
+    const sendBy = topologySendTime(
+      this.#topologyFirstChange,
+      this.#topologyLastChange,
+      this.#topologyDeferMs,
+      this.#connections.size,
+    );
+    const wait = sendBy - Date.now();
+    if (wait > 0) {
+      this.#topologyTimer = setTimeout(() => this.#topologyUpdateDue(), wait);
+      return;
+    }
+    // Go gossips our own changes (tag 4) to ⌊log2 N⌋ random neighbours, and every
+    // receiver that learns something gossips it on to as many: each peer receives
+    // each change about log2 N times, and decodes it whole each time. We broadcast
+    // them instead (tag 6, which Go accepts and relays for topology too) to every
+    // direct neighbour, and receivers relay along the broadcast tree: each peer gets
+    // each change once, and in a full mesh nobody relays at all.
+    const data = this.#topologyGossiper.dataFor([this.ourName]);
+    for (const conn of this.#connections.values()) this.#topology.broadcastDown(conn, data);
+  }
+
+  get #topologyDeferMs(): number {
+    return this.#opts.topologyDeferMs ?? TOPOLOGY_DEFER_MS;
+  }
+
+  /**
+   * Recomputes the routes once the current burst of changes is over, at most
+   * once per {@link routesInterval} (Go's `Routes.Recalculate` also
+   * coalesces requests while one runs): each is O(peers × connections), and
+   * a busy router applies hundreds of updates a second. Until then lookups
+   * see the previous tables, as in Go.
+   */
+  #scheduleRoutes(): void {
+    if (this.#routesTimer !== undefined || this.#stopped) return;
+    const wait = Math.max(0, this.#routesAt + routesInterval(this.peers.size) - Date.now());
+    this.#routesTimer = setTimeout(() => {
+      this.#routesTimer = undefined;
+      this.#routesAt = Date.now();
+      this.routes.recalculate();
+    }, wait);
   }
 
   #scheduleGC(): void {
@@ -391,11 +481,12 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       const removed = this.peers.garbageCollect();
       this.#afterRemoval(removed);
       if (this.peers.checkShortIDCollision()) this.#scheduleTopologyUpdate();
-      this.routes.recalculate();
+      this.#scheduleRoutes();
     }, 1_000);
   }
 
   #afterRemoval(removed: PeerName[]): void {
+    this.#topologyGossiper.forgetPeers(removed);
     for (const name of removed) {
       this.log.info(`Removed unreachable peer ${formatPeerName(name)}`);
       for (const fn of this.#onPeerGone) fn(name);
@@ -403,10 +494,10 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   #onTopologyChange(r: TopologyUpdateResult): void {
-    this.routes.recalculate();
+    this.#scheduleRoutes();
     this.#afterRemoval(r.removed);
     if (r.ourselfChanged) this.#scheduleTopologyUpdate();
-    this.connectionMaker.refresh();
+    this.connectionMaker.requestRefresh();
     this.#scheduleGC();
   }
 
@@ -505,6 +596,34 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.#live.add(conn);
     conn.run();
   }
+}
+
+/**
+ * When to send our own entry, changed first at `firstChange` and last at
+ * `lastChange` (ms): once changes pause for `deferMs`, but no later than a
+ * few `deferMs` after the first change still unsent — 4 of them, or one for
+ * every 8 connections when that is more, up to 16, since each update goes
+ * to every neighbour and each neighbour decodes all of it (O(connections²)
+ * work across the mesh per update). A router making connections one after
+ * another so sends an update every few seconds instead of every second, and
+ * its last change still goes out `deferMs` after it.
+ *
+ * @example
+ * ```ts
+ * import { topologySendTime } from "./router.ts";
+ * topologySendTime(0, 500, 1_000, 3); // 1500: the changes paused
+ * topologySendTime(0, 3_900, 1_000, 3); // 4000: a burst, sent after 4 s anyway
+ * topologySendTime(0, 9_000, 1_000, 99); // 10000: 99 neighbours, 12 s at most
+ * ```
+ */
+export function topologySendTime(
+  firstChange: number,
+  lastChange: number,
+  deferMs: number,
+  connections: number,
+): number {
+  const factor = Math.min(TOPOLOGY_MAX_DEFER_FACTOR, Math.max(4, Math.ceil(connections / 8)));
+  return Math.min(lastChange + deferMs, firstChange + deferMs * factor);
 }
 
 /** Go's dial error text, e.g. `dial tcp :0->192.0.2.131:6783: connect: network is unreachable`. */

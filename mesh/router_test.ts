@@ -7,7 +7,12 @@ import { type Logger, memoryLogger } from "../lib/log.ts";
 import type { PeerName } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "./gossip_types.ts";
 import { NullOverlay } from "./overlay.ts";
-import { MeshRouter, type MeshRouterOptions } from "./router.ts";
+import { MeshRouter, type MeshRouterOptions, topologySendTime } from "./router.ts";
+import { encodeFeatures } from "./features.ts";
+import { performHandshake } from "./handshake.ts";
+import { decodeMessage, ProtocolTag } from "./messages.ts";
+import { decodeGossipBody } from "./gossip_envelope.ts";
+import { decodeTopology } from "./topology_codec.ts";
 import { freePortOnAll } from "../tests/harness/loopback.ts";
 
 const TIMINGS = { heartbeatMs: 200, readTimeoutMs: 3_000, handshakeTimeoutMs: 1_000 };
@@ -100,7 +105,8 @@ Deno.test("two routers connect, establish and see each other in the topology", a
       a.r.peers.get(b.r.ourName)?.connections.has(a.r.ourName) === true &&
       b.r.peers.get(a.r.ourName)?.connections.has(b.r.ourName) === true,
   );
-  assert.equal(a.r.routes.unicast(b.r.ourName), b.r.ourName, "a data route");
+  // Routes are recomputed once a burst of changes is over (coalesced, as in Go).
+  await waitFor("a data route", () => a.r.routes.unicast(b.r.ourName) === b.r.ourName);
   assert.equal(logged(b, /connection added \(new peer\)/).length, 1);
   assert.equal(logged(b, /connection fully established/).length, 1);
   assert.deepEqual(b.r.connectionMaker.status(), [], "a connected target has no status line");
@@ -397,3 +403,113 @@ Deno.test(
     await waitFor("re-established", () => linked(a, b));
   },
 );
+
+Deno.test("topologySendTime: a pause sends, a burst waits 4 to 16 defer times, by connections", () => {
+  assert.equal(topologySendTime(0, 0, 1_000, 1), 1_000, "one change: after the defer time");
+  assert.equal(topologySendTime(0, 2_500, 1_000, 1), 3_500, "changes paused at 2.5 s");
+  assert.equal(topologySendTime(0, 3_900, 1_000, 1), 4_000, "a burst: after 4 defer times");
+  assert.equal(topologySendTime(0, 3_900, 1_000, 32), 4_000, "up to 32 connections: 4");
+  assert.equal(topologySendTime(0, 9_000, 1_000, 40), 5_000, "40 connections: 5");
+  assert.equal(topologySendTime(0, 9_000, 1_000, 60), 8_000, "60 connections: 8");
+  assert.equal(topologySendTime(0, 30_000, 1_000, 500), 16_000, "never more than 16");
+  assert.equal(topologySendTime(100, 150, 20, 3), 170, "tests' 20 ms defer");
+});
+
+Deno.test("a router with 60 simultaneous inbound connections completes every handshake", async () => {
+  await using mesh = new TestMesh(61);
+  const timings = { ...TIMINGS, handshakeTimeoutMs: 10_000 }; // Weave's
+  const hub = mesh.start(1, { discovery: false, connectionTimings: timings });
+  const spokes = Array.from(
+    { length: 60 },
+    (_, i) => mesh.start(i + 2, { discovery: false, connectionTimings: timings }),
+  );
+  for (const s of spokes) s.r.connectionMaker.initiateConnections([mesh.addr(1)], false);
+  await waitFor("60 established connections at the hub", () => {
+    const conns = hub.r.connections();
+    return conns.length === 60 && conns.every((c) => c.established);
+  }, 20_000);
+  for (const node of [hub, ...spokes]) {
+    assert.deepEqual(logged(node, /error during handshake|timed out/), [], node.r.ourNickName);
+  }
+  // Every spoke learns every other through the hub's relays of their broadcasts.
+  await waitFor(
+    "every spoke to know all 61 peers",
+    () => spokes.every((s) => s.r.peers.size === 61),
+  );
+});
+
+Deno.test("a change of ours is broadcast, and relayed to peers two hops away", async () => {
+  await using mesh = new TestMesh(4);
+  const a = mesh.start(1, { discovery: false });
+  const b = mesh.start(2, { discovery: false });
+  const c = mesh.start(3, { discovery: false });
+  const d = mesh.start(4, { discovery: false });
+  a.r.connectionMaker.initiateConnections([mesh.addr(2)], false);
+  c.r.connectionMaker.initiateConnections([mesh.addr(2)], false);
+  await waitFor("a line a-b-c", () => linked(a, b) && linked(b, c));
+  d.r.connectionMaker.initiateConnections([mesh.addr(1)], false);
+  await waitFor("a-d", () => linked(a, d));
+  await waitFor(
+    "c to see a's connection to d, established",
+    () => c.r.peers.get(a.r.ourName)?.connections.get(d.r.ourName)?.established === true,
+  );
+  assert.equal(a.r.connections().length, 2, "no a-c connection: b relayed it");
+});
+
+/** Connects to `addr` as peer `name`, handshakes, and collects topology gossip for `ms`. */
+async function listenAsPeer(addr: string, name: string, ms: number): Promise<number[][]> {
+  const [hostname, port] = addr.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const got: number[][] = [];
+  try {
+    const hs = await performHandshake(conn, {
+      outbound: true,
+      features: encodeFeatures({
+        PeerNameFlavour: "mac",
+        Name: name,
+        NickName: "raw",
+        UID: "4242",
+        ConnID: "17",
+      }),
+    });
+    const buf = new Uint8Array(64 * 1024);
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<null>((r) => setTimeout(() => r(null), deadline - Date.now())),
+      ]);
+      if (n === null) break;
+      hs.reader.push(buf.subarray(0, n));
+      for (let msg = hs.reader.next(); msg; msg = hs.reader.next()) {
+        const m = decodeMessage(msg);
+        if (m?.tag !== ProtocolTag.Gossip && m?.tag !== ProtocolTag.GossipBroadcast) continue;
+        const body = decodeGossipBody(m.tag === ProtocolTag.Gossip ? 4 : 6, m.body);
+        if (body.channel !== "topology") continue;
+        got.push([m.tag, decodeTopology(body.payload).length]);
+      }
+    }
+  } finally {
+    conn.close();
+  }
+  return got;
+}
+
+Deno.test("the whole topology goes to a new peer, not to one others already list", async () => {
+  await using mesh = new TestMesh(3);
+  const a = mesh.start(1, { discovery: false });
+  const b = mesh.start(2, { discovery: false });
+  b.r.connectionMaker.initiateConnections([mesh.addr(1)], false);
+  await waitFor("a-b", () => linked(a, b));
+  // A brand-new peer gets a's table (a, b and itself) as tag-4 gossip.
+  const fresh = await listenAsPeer(mesh.addr(1), "02:00:00:00:00:09", 300);
+  assert.ok(fresh.some(([tag, n]) => tag === ProtocolTag.Gossip && n === 3), JSON.stringify(fresh));
+  // A peer that a knows only from b's list (UID 0) is in the mesh already: no table.
+  // (Connected to b, silent: a learns of it only from b's entry.)
+  const atB = listenAsPeer(mesh.addr(2), "02:00:00:00:00:0a", 1_500);
+  await waitFor("a to know 0a from b's list", () => a.r.peers.get(0x02000000000an)?.uid === 0n);
+  const known = await listenAsPeer(mesh.addr(1), "02:00:00:00:00:0a", 300);
+  assert.ok(!known.some(([tag, n]) => tag === ProtocolTag.Gossip && n > 1), JSON.stringify(known));
+  assert.ok(known.some(([tag]) => tag === ProtocolTag.GossipBroadcast), "a's own entry, as ever");
+  await atB;
+});

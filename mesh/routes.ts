@@ -21,6 +21,8 @@ export interface RouteSource {
   readonly ourself: PeerView;
   /** The peer with that name, if known. */
   get(name: PeerName): PeerView | undefined;
+  /** How many peers there are, ourselves included (lets searches end early). */
+  readonly size?: number;
 }
 
 /** One row of the report's `UnicastRoutes`. */
@@ -74,9 +76,11 @@ export class Routes {
       return;
     }
     const lookup: PeerLookup = (name) => source.get(name);
-    this.#unicast = peerRoutes(source.ourself, lookup, { establishedAndSymmetric: true }).routes;
+    const total = source.size;
+    this.#unicast =
+      peerRoutes(source.ourself, lookup, { establishedAndSymmetric: true, total }).routes;
     this.#unicastAll =
-      peerRoutes(source.ourself, lookup, { establishedAndSymmetric: false }).routes;
+      peerRoutes(source.ourself, lookup, { establishedAndSymmetric: false, total }).routes;
     this.broadcast(source.ourself.name);
     this.broadcastAll(source.ourself.name);
   }
@@ -160,13 +164,107 @@ export class Routes {
     if (source === undefined || start === undefined) return [];
     const lookup: PeerLookup = (name) => source.get(name);
     const us = source.ourself;
-    const { found, routes: reached } = peerRoutes(start, lookup, {
-      stopAt: us.name,
-      establishedAndSymmetric,
-    });
-    if (!found) return [];
-    return connectedPeers(us, lookup, establishedAndSymmetric, reached).map((p) => p.name);
+    return hopsAsNeighbourOf(start, us, lookup, establishedAndSymmetric) ??
+      searchHops(start, us, lookup, establishedAndSymmetric);
   }
+}
+
+/**
+ * Our broadcast hops for `origin` (mesh `calculateBroadcast`): our
+ * neighbours that the search from origin, stopping at us, has not reached.
+ * The search ends early once every neighbour of ours is reached (no hops
+ * whatever follows), which in a well-connected mesh is within a level or two.
+ */
+function searchHops(
+  origin: PeerView,
+  us: PeerView,
+  lookup: PeerLookup,
+  establishedAndSymmetric: boolean,
+): PeerName[] {
+  const mine = connectedPeers(us, lookup, establishedAndSymmetric);
+  const mineNames = new Set(mine.map((p) => p.name));
+  const reached = new Map<PeerName, true>([[origin.name, true]]);
+  let unreached = mine.length - (mineNames.has(origin.name) ? 1 : 0);
+  let next: PeerView[] = [origin];
+  while (next.length > 0 && unreached > 0) {
+    const worklist = next.sort(byName);
+    next = [];
+    for (const cur of worklist) {
+      if (cur.name === us.name) return mine.filter((p) => !reached.has(p.name)).map((p) => p.name);
+      for (const remote of connectedPeers(cur, lookup, establishedAndSymmetric, reached)) {
+        next.push(remote);
+        reached.set(remote.name, true);
+        if (mineNames.has(remote.name) && --unreached === 0) return [];
+      }
+    }
+  }
+  return [];
+}
+
+function byName(a: PeerView, b: PeerView): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Our broadcast hops for `origin` when we are one of origin's neighbours
+ * (undefined otherwise), without the search. The search from origin then
+ * reaches all of origin's neighbours, and stops at us after visiting those
+ * that sort before us; so a neighbour of ours is already reached if it is
+ * origin, one of origin's neighbours, or a neighbour of one of those that
+ * sort before us. The usual case in a (nearly) full mesh, where the search
+ * would cost O(peers × connections) for every origin after every change.
+ */
+function hopsAsNeighbourOf(
+  origin: PeerView,
+  us: PeerView,
+  lookup: PeerLookup,
+  establishedAndSymmetric: boolean,
+): PeerName[] | undefined {
+  if (!follows(origin, us, lookup, establishedAndSymmetric)) return undefined;
+  let before: PeerView[] | undefined; // origin's neighbours that sort before us, if needed
+  const hops: PeerName[] = [];
+  for (const name of us.connections.keys()) {
+    const mine = lookup(name);
+    if (mine === undefined || !lists(us, mine, establishedAndSymmetric)) continue;
+    if (name === origin.name || follows(origin, mine, lookup, establishedAndSymmetric)) continue;
+    before ??= neighboursBefore(origin, us.name, lookup, establishedAndSymmetric);
+    if (!before.some((c) => lists(c, mine, establishedAndSymmetric))) hops.push(name);
+  }
+  return hops.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Whether the search from `from` goes on to `to` (a known peer it lists, under the filter). */
+function follows(
+  from: PeerView,
+  to: PeerView,
+  lookup: PeerLookup,
+  establishedAndSymmetric: boolean,
+): boolean {
+  return lookup(to.name) !== undefined && lists(from, to, establishedAndSymmetric);
+}
+
+/** The neighbours of `origin` (under the filter) whose names sort before `name`. */
+function neighboursBefore(
+  origin: PeerView,
+  name: PeerName,
+  lookup: PeerLookup,
+  establishedAndSymmetric: boolean,
+): PeerView[] {
+  const out: PeerView[] = [];
+  for (const remoteName of origin.connections.keys()) {
+    if (remoteName >= name) continue;
+    const remote = lookup(remoteName);
+    if (remote !== undefined && lists(origin, remote, establishedAndSymmetric)) out.push(remote);
+  }
+  return out;
+}
+
+/** Whether `from` has a connection to `to` that the search would follow. */
+function lists(from: PeerView, to: PeerView, establishedAndSymmetric: boolean): boolean {
+  const conn = from.connections.get(to.name);
+  if (conn === undefined) return false;
+  if (!establishedAndSymmetric) return true;
+  return conn.established && to.connections.get(from.name)?.established === true;
 }
 
 function floorLog2(n: number): number {

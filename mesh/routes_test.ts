@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { PeerName } from "../lib/peer_name.ts";
+import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
+import { connectedPeers, type PeerLookup, peerRoutes } from "./peer.ts";
 import { Peers } from "./peers.ts";
 import { Routes } from "./routes.ts";
 import type { ConnectionSummary, PeerSummary } from "./topology_types.ts";
@@ -299,5 +300,69 @@ Deno.test("randomNeighbours is uniform among neighbours of equal weight", () => 
   for (let n = 2n; n <= 9n; n++) {
     const share = counts.get(n)! / trials;
     assert.ok(Math.abs(share - 3 / 8) < 0.05, `${n} picked with share ${share}`);
+  }
+});
+
+/** A random listing: each peer lists each other with probability `density`, established or not. */
+function randomListing(random: () => number, n: number, density: number): Listing {
+  const listing: Listing = new Map();
+  for (let a = 1; a <= n; a++) {
+    const list: [PeerName, boolean][] = [];
+    for (let b = 1; b <= n; b++) {
+      if (a !== b && random() < density) list.push([BigInt(b), random() < 0.85]);
+    }
+    listing.set(BigInt(a), list);
+  }
+  return listing;
+}
+
+/** Broadcast hops as mesh `calculateBroadcast` computes them: the plain search. */
+function referenceHops(peers: Peers, origin: PeerName, symmetric: boolean): PeerName[] {
+  const lookup: PeerLookup = (name) => peers.get(name);
+  const start = peers.get(origin);
+  if (start === undefined) return [];
+  const { found, routes } = peerRoutes(start, lookup, {
+    stopAt: peers.ourself.name,
+    establishedAndSymmetric: symmetric,
+  });
+  return found ? connectedPeers(peers.ourself, lookup, symmetric, routes).map((p) => p.name) : [];
+}
+
+Deno.test("Routes property: shortcuts give the plain search's tables and broadcast hops", () => {
+  const random = seeded(2024);
+  for (let round = 0; round < 60; round++) {
+    const n = 6 + Math.floor(random() * 25);
+    const density = [0.08, 0.3, 0.7, 0.95, 1][round % 5];
+    const listing = randomListing(random, n, density);
+    const me = BigInt(1 + Math.floor(random() * n));
+    const routes = routesAt(me, listing);
+    const peers = new Peers({ ...summary(me), version: 0n });
+    for (const c of conns(listing.get(me)!)) peers.addLocalConnection(c);
+    peers.applyUpdate(
+      [...listing].filter(([name]) => name !== me).map(([name, list]) => ({
+        peer: summary(name),
+        connections: conns(list),
+      })),
+    );
+    const lookup: PeerLookup = (name) => peers.get(name);
+    const what = `round ${round} (n ${n}, density ${density}, me ${me})`;
+    for (const symmetric of [true, false]) {
+      const plain = peerRoutes(peers.ourself, lookup, { establishedAndSymmetric: symmetric });
+      if (symmetric) {
+        assert.deepEqual(
+          routes.unicastTable().map((r) => r.Dest),
+          [...plain.routes.keys()].map(formatPeerName),
+          `${what}: unicast table order`,
+        );
+      }
+      for (const [dest, via] of plain.routes) {
+        const got = symmetric ? routes.unicast(dest) : routes.unicastAll(dest);
+        assert.equal(got, via, `${what}: ${symmetric ? "unicast" : "unicastAll"} to ${dest}`);
+      }
+      for (const origin of listing.keys()) {
+        const got = symmetric ? routes.broadcast(origin) : routes.broadcastAll(origin);
+        assert.deepEqual(got, referenceHops(peers, origin, symmetric), `${what}: from ${origin}`);
+      }
+    }
   }
 });

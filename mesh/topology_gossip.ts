@@ -46,25 +46,69 @@ export class TopologyGossipData implements GossipData {
   readonly names: ReadonlySet<PeerName>;
   readonly #peers: Peers;
   readonly #codec: TopologyCodec;
+  #encoded?: { generation: number; payloads: Uint8Array[] };
 
-  /** Data describing `names`, read from `peers` when encoded. */
-  constructor(peers: Peers, names: Iterable<PeerName>, codec: TopologyCodec = GOB_TOPOLOGY_CODEC) {
+  readonly #broadcasters: ReadonlySet<PeerName>;
+
+  /**
+   * Data describing `names`, read from `peers` when encoded. `broadcasters`
+   * are the peers known to broadcast their own changes to every neighbour
+   * (see {@link forNeighbour}).
+   */
+  constructor(
+    peers: Peers,
+    names: Iterable<PeerName>,
+    codec: TopologyCodec = GOB_TOPOLOGY_CODEC,
+    broadcasters: ReadonlySet<PeerName> = new Set(),
+  ) {
     this.#peers = peers;
     this.#codec = codec;
+    this.#broadcasters = broadcasters;
     this.names = new Set(names);
   }
 
-  /** One payload holding the current entries of the named peers still known. */
+  /**
+   * This data less the peers that `neighbour` has heard from directly: a
+   * broadcaster sends each change of its own to every peer it is connected
+   * to, so relaying its entry to one of those only repeats it. (Go peers
+   * gossip their changes to a few neighbours and count on relays: their
+   * entries always go.) Null when nothing is left.
+   */
+  forNeighbour(neighbour: PeerName): TopologyGossipData | null {
+    const names = [...this.names].filter((name) =>
+      !this.#broadcasters.has(name) || !this.#peers.get(name)?.connections.has(neighbour)
+    );
+    if (names.length === this.names.size) return this;
+    return names.length === 0
+      ? null
+      : new TopologyGossipData(this.#peers, names, this.#codec, this.#broadcasters);
+  }
+
+  /**
+   * One payload holding the current entries of the named peers still known.
+   * The payload is kept while the table does not change: a change of our own
+   * goes to every neighbour, and is encoded once for all of them.
+   */
   encode(): Uint8Array[] {
-    return [this.#codec.encode(this.#peers.encodeEntries(this.names))];
+    const generation = this.#peers.generation;
+    if (this.#encoded?.generation !== generation) {
+      const payloads = [this.#codec.encode(this.#peers.encodeEntries(this.names))];
+      this.#encoded = { generation, payloads };
+    }
+    return this.#encoded.payloads;
   }
 
   /** New data for the union of both name sets. */
-  merge(other: GossipData): GossipData {
+  merge(other: GossipData): TopologyGossipData {
     if (!(other instanceof TopologyGossipData)) {
       throw new TypeError(`Cannot merge topology gossip data: other data is of another channel`);
     }
-    return new TopologyGossipData(this.#peers, [...this.names, ...other.names], this.#codec);
+    return new TopologyGossipData(
+      this.#peers,
+      [...this.names, ...other.names],
+      this.#codec,
+      this.#broadcasters,
+    );
   }
 }
 
@@ -101,6 +145,7 @@ export class TopologyGossiper implements Gossiper {
   readonly #peers: Peers;
   readonly #hooks: TopologyGossiperHooks;
   readonly #codec: TopologyCodec;
+  readonly #broadcasters = new Set<PeerName>();
 
   /** A gossiper applying received topology to `peers`. */
   constructor(peers: Peers, hooks: TopologyGossiperHooks, opts: TopologyGossiperOptions = {}) {
@@ -111,7 +156,17 @@ export class TopologyGossiper implements Gossiper {
 
   /** Data describing the named peers (e.g. ourselves after a local change). */
   dataFor(names: Iterable<PeerName>): TopologyGossipData {
-    return new TopologyGossipData(this.#peers, names, this.#codec);
+    return new TopologyGossipData(this.#peers, names, this.#codec, this.#broadcasters);
+  }
+
+  /** Peers seen broadcasting their own entry (tag 6): they tell every neighbour themselves. */
+  get broadcasters(): ReadonlySet<PeerName> {
+    return this.#broadcasters;
+  }
+
+  /** Forgets what was learnt about peers removed from the table. */
+  forgetPeers(names: Iterable<PeerName>): void {
+    for (const name of names) this.#broadcasters.delete(name);
   }
 
   /** Topology never travels by unicast: throws, so the connection is closed (as Go). */
@@ -123,10 +178,18 @@ export class TopologyGossiper implements Gossiper {
     );
   }
 
-  /** Applies a broadcast update; relays every peer it described (null if none). */
-  onGossipBroadcast(_origin: PeerName, update: Uint8Array): TopologyGossipData | null {
-    const { received } = this.#apply(update);
-    return received.length === 0 ? null : this.dataFor(received);
+  /**
+   * Applies a broadcast update; relays the peers that changed (null if none).
+   * Go relays every peer received, changed or not: along a broadcast tree
+   * that all peers compute alike, nobody gets a broadcast twice. But while
+   * connections come and go the peers' trees disagree, copies arrive by
+   * several paths, and relaying each copy again floods the mesh. A copy that
+   * brings nothing new was relayed when its first copy came.
+   */
+  onGossipBroadcast(origin: PeerName, update: Uint8Array): TopologyGossipData | null {
+    const { changed, received } = this.#apply(update);
+    if (received.includes(origin)) this.#broadcasters.add(origin);
+    return changed.length === 0 ? null : this.dataFor(changed);
   }
 
   /** Our whole table, for periodic gossip and new connections. */

@@ -81,15 +81,77 @@ Deno.test("onGossip applies an update and passes on only what changed", () => {
   assert.equal(a.changes.length, 1, "no change, no hook");
 });
 
-Deno.test("onGossipBroadcast relays every peer it received, changed or not", () => {
+Deno.test("onGossipBroadcast relays what changed; a copy that brings nothing is not relayed", () => {
   const a = node(1n, [2n]);
   const b = node(2n, [1n]);
   const update = payload(b.gossiper.dataFor([1n, 2n]));
-  assert.deepEqual(names(a.gossiper.onGossipBroadcast(2n, update)), [1n, 2n]);
-  assert.deepEqual(names(a.gossiper.onGossipBroadcast(2n, update)), [1n, 2n]);
+  // a's own entry is never "changed" by others; b's is new to a.
+  assert.deepEqual(names(a.gossiper.onGossipBroadcast(2n, update)), [2n]);
+  assert.equal(a.gossiper.onGossipBroadcast(2n, update), null, "a second copy");
   assert.equal(a.changes.length, 1);
   assert.equal(a.gossiper.onGossipBroadcast(2n, encodeTopology([])), null);
   assert.equal(a.gossiper.onGossip(encodeTopology([])), null);
+});
+
+Deno.test("a peer that broadcasts its own entry is a broadcaster; GC forgets it", () => {
+  const a = node(1n, [2n]);
+  const b = node(2n, [1n, 3n]);
+  const c = node(3n, [2n]);
+  // b relays c's entry: that says nothing about b (or c) broadcasting its own.
+  a.gossiper.onGossipBroadcast(3n, payload(c.gossiper.dataFor([3n])));
+  a.gossiper.onGossip(payload(b.gossiper.dataFor([2n])));
+  assert.deepEqual([...a.gossiper.broadcasters], [3n]);
+  a.gossiper.onGossipBroadcast(2n, payload(b.gossiper.dataFor([2n])));
+  assert.deepEqual([...a.gossiper.broadcasters].sort(), [2n, 3n]);
+  a.gossiper.forgetPeers([3n]);
+  assert.deepEqual([...a.gossiper.broadcasters], [2n]);
+});
+
+Deno.test("forNeighbour leaves out broadcasters' entries for their own neighbours only", () => {
+  // a (1) knows b (2) broadcasts; b is connected to 1 and 3; d (4) is a Go-like peer
+  // that never broadcast, connected to 1 and 3.
+  const a = node(1n, [2n, 4n, 5n]);
+  const b = node(2n, [1n, 3n]);
+  const d = node(4n, [1n, 3n]);
+  a.gossiper.onGossipBroadcast(2n, payload(b.gossiper.dataFor([2n])));
+  a.gossiper.onGossip(payload(d.gossiper.dataFor([4n])));
+  const delta = a.gossiper.dataFor([2n, 4n]);
+  assert.deepEqual(names(delta.forNeighbour(3n)), [4n], "3 heard b's change from b itself");
+  assert.equal(delta.forNeighbour(5n), delta, "5 is not b's neighbour: everything");
+  assert.equal(a.gossiper.dataFor([2n]).forNeighbour(3n), null, "nothing left");
+  // What is left encodes as usual, and merging keeps the broadcasters.
+  const left = delta.forNeighbour(3n)!;
+  assert.deepEqual(decodeTopology(payload(left)).map((e) => e.peer.name), [4n]);
+  assert.deepEqual(names(left.merge(delta).forNeighbour(3n)), [4n]);
+});
+
+Deno.test("TopologyGossipData encodes once while the table does not change", () => {
+  let encodes = 0;
+  const codec: TopologyCodec = {
+    encode: (entries) => (encodes++, encodeTopology(entries)),
+    decode: decodeTopology,
+  };
+  const peers = new Peers(summary(1n));
+  const gossiper = new TopologyGossiper(peers, { onChange() {} }, { codec });
+  const data = gossiper.dataFor([1n]);
+  const first = payload(data);
+  assert.equal(payload(data), first, "the same bytes for the next neighbour");
+  assert.equal(encodes, 1);
+  peers.addLocalConnection({
+    name: 2n,
+    remoteTCPAddr: "10.0.0.2:6783",
+    outbound: true,
+    established: false,
+  });
+  const second = payload(data);
+  assert.equal(encodes, 2, "a change of the table: encoded afresh");
+  assert.equal(decodeTopology(second)[0].connections.length, 1);
+  // An update that changes nothing keeps the encoding.
+  gossiper.onGossip(
+    encodeTopology([{ peer: summary(1n, { uid: 5n, version: 0n }), connections: [] }]),
+  );
+  assert.equal(payload(data), second);
+  assert.equal(encodes, 2);
 });
 
 Deno.test("onGossip about an old incarnation of ourselves reports ourselfChanged only", () => {
