@@ -46,10 +46,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using net = await TestNet.create({ hosts: 3 });
-    const args = ["--ipalloc-init", "consensus=3", "--no-fastdp"];
-    await net.launch(1, { args });
-    await net.launch(2, { args, peers: [net.host(1).ip] });
-    await net.launch(3, { args, peers: [net.host(2).ip] });
+    await launchConsensus3(net);
     const addrs: string[] = [];
     const containers: string[] = [];
     for (const i of [1, 2, 3]) {
@@ -73,7 +70,7 @@ Deno.test({
     }
     // kill -9 and relaunch h2: its container keeps its address; new allocations differ.
     await net.killRouter(2);
-    await net.launch(2, { args, peers: [net.host(1).ip] });
+    await net.launch(2, { args: CONSENSUS3, peers: [net.host(1).ip] });
     const again = await net.weave(2, ["attach", containers[1]], { timeoutMs: 20_000 });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout.trim(), addrs[1], "same address after restart");
@@ -91,10 +88,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using net = await TestNet.create({ hosts: 3 });
-    const args = ["--ipalloc-init", "consensus=3", "--no-fastdp"];
-    await net.launch(1, { args });
-    await net.launch(2, { args, peers: [net.host(1).ip] });
-    await net.launch(3, { args, peers: [net.host(2).ip] });
+    await launchConsensus3(net);
     const [c11, c12, c13, c14] = [
       await net.container(1, 1),
       await net.container(1, 2),
@@ -229,3 +223,13 @@ Deno.test({
     await waitPing(net, c1b, third.ip);
   },
 });
+
+/** Three routers with `consensus=3` on sleeve: h1 alone, h2 naming h1, h3 naming h2. */
+async function launchConsensus3(net: TestNet): Promise<void> {
+  await net.launch(1, { args: CONSENSUS3 });
+  await net.launch(2, { args: CONSENSUS3, peers: [net.host(1).ip] });
+  await net.launch(3, { args: CONSENSUS3, peers: [net.host(2).ip] });
+}
+
+/** The router flags of {@link launchConsensus3}. */
+const CONSENSUS3 = ["--ipalloc-init", "consensus=3", "--no-fastdp"];
