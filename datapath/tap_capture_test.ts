@@ -7,6 +7,7 @@ import { withNetns } from "../sys/netns.ts";
 import { openTap, TAP_TX_QUEUE_LENGTH } from "../sys/tap.ts";
 import { internetChecksum } from "./sleeve/ipv4.ts";
 import { TAP_POLL_MS, TapCapture } from "./tap_capture.ts";
+import { waitUntil } from "../tests/harness/wait.ts";
 
 function skipReason(): string | undefined {
   try {
@@ -26,13 +27,8 @@ function ip(...args: string[]): void {
   }
 }
 
-async function waitFor(what: string, pred: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 3000) =>
+  waitUntil(what, ok, timeoutMs, 5);
 
 const TAP_MAC = [0x02, 0, 0, 0, 0xaa, 1];
 const PEER_MAC = [0x02, 0, 0, 0, 0xbb, 2];

@@ -14,6 +14,7 @@ import { decodeMessage, ProtocolTag } from "./messages.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
 import { decodeTopology } from "./topology_codec.ts";
 import { freePortOnAll } from "../tests/harness/loopback.ts";
+import { waitUntil } from "../tests/harness/wait.ts";
 
 const TIMINGS = { heartbeatMs: 200, readTimeoutMs: 3_000, handshakeTimeoutMs: 1_000 };
 /** Small but varied randomness: retries come after 1–1.1 s, short IDs rarely collide. */
@@ -21,13 +22,8 @@ const quickRandom = () => Math.random() * 0.05;
 
 type Node = { r: MeshRouter; log: Logger & { lines: string[] } };
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 8_000) =>
+  waitUntil(what, ok, timeoutMs, 20);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

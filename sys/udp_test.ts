@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Errno, SysError } from "./libc.ts";
 import { withNetns } from "./netns.ts";
 import { formatIPv4, parseIPv4, UdpAddr, UdpSocket } from "./udp.ts";
+import { waitUntil } from "../tests/harness/wait.ts";
 
 function netnsSkip(): string | undefined {
   try {
@@ -20,13 +21,8 @@ function ip(...args: string[]): void {
   }
 }
 
-async function waitFor(what: string, pred: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 2000) =>
+  waitUntil(what, ok, timeoutMs, 5);
 
 Deno.test("parseIPv4 and formatIPv4 round trip and refuse non-IPv4 text", () => {
   assert.equal(parseIPv4("192.0.2.1"), 0xc0000201);

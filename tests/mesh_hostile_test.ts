@@ -12,6 +12,7 @@ import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
 import { MeshRouter } from "../mesh/router.ts";
 import { freePortOnAll } from "./harness/loopback.ts";
+import { waitUntil } from "./harness/wait.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 400;
 const ATTACKER_FEATURES = {
@@ -29,13 +30,8 @@ type Node = { r: MeshRouter; log: Logger & { lines: string[] } };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 8_000) =>
+  waitUntil(what, ok, timeoutMs, 20);
 
 /** The victim on 127.0.0.1 and, on demand, a legitimate router on 127.0.0.2. */
 class Arena {

@@ -8,14 +8,10 @@ import { discardLogger } from "../lib/log.ts";
 import { MeshRouter } from "../mesh/router.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { freePortOnAll } from "./harness/loopback.ts";
+import { waitUntil } from "./harness/wait.ts";
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 20_000) =>
+  waitUntil(what, ok, timeoutMs, 50);
 
 Deno.test("ten in-process routers converge to one full-mesh topology", async () => {
   const n = 10;

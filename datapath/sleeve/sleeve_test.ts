@@ -13,6 +13,7 @@ import { SleeveCipher } from "./crypto.ts";
 import { internetChecksum } from "./ipv4.ts";
 import { encodeFrames, heartbeatFrame } from "./packet.ts";
 import { type SleeveClock, SleeveOverlay, type SleeveOverlayOptions } from "./sleeve.ts";
+import { waitUntil } from "../../tests/harness/wait.ts";
 
 const A = 0x0a0000000001n;
 const B = 0x0b0000000002n;
@@ -51,13 +52,8 @@ function labTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name: LAB_SKIP ? `${name} (ignored: ${LAB_SKIP})` : name, ignore: !!LAB_SKIP, fn });
 }
 
-async function waitFor(what: string, pred: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (what: string, ok: () => boolean, timeoutMs = 3000) =>
+  waitUntil(what, ok, timeoutMs, 5);
 
 /** Records what reaches a consumer (copies: frames are only valid during the call). */
 class RecordingConsumer implements FrameConsumer {

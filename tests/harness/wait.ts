@@ -56,6 +56,24 @@ export async function waitFor(
   );
 }
 
+/**
+ * {@link waitFor} for a synchronous condition, the shape unit tests use: polls `ok` every
+ * `intervalMs` until it is true, or fails after `timeoutMs` naming `what`.
+ *
+ * @example
+ * ```ts
+ * await waitUntil("an established connection", () => linked(a, b), 8_000);
+ * ```
+ */
+export function waitUntil(
+  what: string,
+  ok: () => boolean,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<void> {
+  return waitFor(ok, { what, timeoutMs, intervalMs });
+}
+
 function describe(value: unknown): string {
   if (typeof value === "string") return value.includes("\n") ? `\n${value}` : JSON.stringify(value);
   try {
