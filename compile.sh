@@ -34,6 +34,11 @@ if [[ -z "$v8_flags" ]]; then
   echo "compile.sh: no router_v8_flags=\"...\" line in ./weave" >&2
   exit 1
 fi
-mkdir -p dist
-"$deno" compile --quiet "${permissions[@]}" --v8-flags="$v8_flags" --output dist/weave main.ts
+# The minified bundle the launcher runs routers from (see ./weave), so that the
+# binary's router holds the same, smaller source.
+if ! ./weave --bundle || [[ ! -f dist/weave.js ]]; then
+  echo "compile.sh: cannot bundle the sources (./weave --bundle)" >&2
+  exit 1
+fi
+"$deno" compile --quiet "${permissions[@]}" --v8-flags="$v8_flags" --output dist/weave dist/weave.js
 echo "Built dist/weave"

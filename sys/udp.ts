@@ -22,10 +22,17 @@
  *   ({@link UdpSocket.startReceiving}) drains with `recvfrom` until EAGAIN and then waits with
  *   `poll` on a worker thread (never spinning). The sender of the last datagram is kept as two
  *   numbers, so receiving allocates nothing per datagram but the view handed to the callback.
+ * - Segmentation offload, where the kernel has it (Linux ≥ 4.18 to send, ≥ 5.0 to receive):
+ *   {@link UdpSocket.sendSegments} hands the kernel a train of equal-sized datagrams for one
+ *   destination in one `sendmsg` (`UDP_SEGMENT`), and a socket opened with `coalesce` reads
+ *   datagrams of one sender that the kernel glued together (`UDP_GRO`) with one `recvmsg`,
+ *   handing them to the callback one by one. Each system call is expensive on a virtual
+ *   machine; measured in bench/README.md. Peers see ordinary datagrams either way.
  *
  * @module
  */
 
+import { ffiPointerOf, MessageHeader, SOL_UDP, UDP_GRO, UDP_MAX_SEGMENTS } from "./msghdr.ts";
 import {
   Errno,
   errno,
@@ -152,6 +159,11 @@ export interface UdpSocketOptions {
   receiveBufferBytes?: number;
   /** Send buffer to ask for, as {@link receiveBufferBytes} (`SO_SNDBUFFORCE`, `SO_SNDBUF`). */
   sendBufferBytes?: number;
+  /**
+   * Asks the kernel to coalesce received datagrams (`UDP_GRO`); the receive loop splits them
+   * again. Ignored where the kernel lacks it ({@link UdpSocket.coalescing} tells).
+   */
+  coalesce?: boolean;
 }
 
 /** Called for each received datagram; `bytes` is a view of a reused buffer, valid during the call. */
@@ -190,11 +202,21 @@ export class UdpSocket {
   #sendLenBig = 0n;
   #recvLen = 0;
   #recvLenBig = 0n;
+  /** The msghdr of segmented sends and coalesced receives (made on first use). */
+  #msg: MessageHeader | null = null;
+  /** The last buffer given to sendSegments and its address. */
+  #sendBuf: Uint8Array | null = null;
+  #sendBufAddress = 0n;
+  /** True when the kernel coalesces received datagrams (UDP_GRO accepted). */
+  readonly coalescing: boolean;
+  /** Receive-loop system calls that returned data (fewer than datagrams when coalescing). */
+  receiveCalls = 0;
 
-  private constructor(fd: number, probeFd: number, port: number) {
+  private constructor(fd: number, probeFd: number, port: number, coalescing: boolean) {
     this.#fd = fd;
     this.#probeFd = probeFd;
     this.port = port;
+    this.coalescing = coalescing;
   }
 
   /** Opens and binds a socket in the calling thread's network namespace; throws SysError. */
@@ -227,7 +249,8 @@ export class UdpSocket {
       if (s.getsockname(fd, name, new Uint8Array(len.buffer)) < 0) {
         throw sysError("read UDP socket name", errno());
       }
-      return new UdpSocket(fd, probeFd, new DataView(name.buffer).getUint16(2));
+      const coalescing = options.coalesce === true && trySetIntOpt(fd, SOL_UDP, UDP_GRO, 1);
+      return new UdpSocket(fd, probeFd, new DataView(name.buffer).getUint16(2), coalescing);
     } catch (e) {
       s.close(fd);
       s.close(probeFd);
@@ -247,17 +270,48 @@ export class UdpSocket {
    */
   sendTo(buf: Uint8Array<ArrayBuffer>, length: number, to: UdpAddr, df: boolean): number {
     if (this.#fd < 0) return -Errno.EBADF;
-    if (df !== this.#df) {
-      this.#int[0] = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
-      const r = libc().setsockopt(this.#fd, IPPROTO_IP, IP_MTU_DISCOVER, this.#intBytes, 4);
-      if (r < 0) return -errno();
-      this.#df = df;
-    }
+    const set = this.#setDF(df);
+    if (set < 0) return set;
     if (length !== this.#sendLen) [this.#sendLen, this.#sendLenBig] = [length, BigInt(length)];
     const n = Number(
       libc().sendto(this.#fd, buf, this.#sendLenBig, 0, to.sockaddr, SOCKADDR_IN_SIZE),
     );
     return n >= 0 ? n : -errno();
+  }
+
+  /**
+   * Sends `buf[0, length)` to `to` as datagrams of `segmentSize` bytes each (the last may be
+   * shorter; at most {@link UDP_MAX_SEGMENTS}), in one system call, with DF set when `df`.
+   * Returns the bytes sent or the negated errno: `-EIO` where the route cannot segment (no
+   * checksum offload, IPsec), `-EMSGSIZE` when a datagram would not fit the path MTU, `-EINVAL`
+   * or `-ENOPROTOOPT` on kernels without UDP segmentation; the caller then sends them one by one.
+   */
+  sendSegments(
+    buf: Uint8Array<ArrayBuffer>,
+    length: number,
+    segmentSize: number,
+    to: UdpAddr,
+    df: boolean,
+  ): number {
+    if (this.#fd < 0) return -Errno.EBADF;
+    if (segmentSize < 1 || length > segmentSize * UDP_MAX_SEGMENTS) return -Errno.EINVAL;
+    const set = this.#setDF(df);
+    if (set < 0) return set;
+    if (buf !== this.#sendBuf) [this.#sendBuf, this.#sendBufAddress] = [buf, ffiPointerOf(buf)];
+    const msg = this.#msg ??= new MessageHeader();
+    msg.prepareSend(this.#sendBufAddress, length, to.sockaddr, segmentSize);
+    const n = Number(libc().sendmsg(this.#fd, msg.header, 0));
+    return n >= 0 ? n : -errno();
+  }
+
+  /** Switches the socket between DF and non-DF sends; 0 or the negated errno. */
+  #setDF(df: boolean): number {
+    if (df === this.#df) return 0;
+    this.#int[0] = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+    const r = libc().setsockopt(this.#fd, IPPROTO_IP, IP_MTU_DISCOVER, this.#intBytes, 4);
+    if (r < 0) return -errno();
+    this.#df = df;
+    return 0;
   }
 
   /**
@@ -328,7 +382,8 @@ export class UdpSocket {
   ): void {
     if (this.#receiving) throw new Error("Cannot start UDP receive loop: already running");
     if (this.#fd < 0) throw new Error("Cannot start UDP receive loop: socket closed");
-    const buf = new Uint8Array(options.bufferSize ?? 65536);
+    // Coalesced datagrams fill up to 64 KiB of payload; leave room so none is ever cut.
+    const buf = new Uint8Array(options.bufferSize ?? (this.coalescing ? 1 << 17 : 65536));
     this.#receiving = this.#loop(buf, handler, options.onError ?? (() => {}));
   }
 
@@ -337,10 +392,17 @@ export class UdpSocket {
     handler: DatagramHandler,
     onError: (e: unknown) => void,
   ): Promise<void> {
+    const msg = this.coalescing ? new MessageHeader() : null;
+    const address = msg ? ffiPointerOf(buf) : 0n;
     while (!this.#closing) {
       for (let i = 0; i < DRAIN_BATCH && !this.#closing; i++) {
+        if (msg) {
+          if (!this.#receiveCoalesced(msg, buf, address, handler, onError)) break;
+          continue;
+        }
         const n = this.receive(buf);
         if (n < 0) break;
+        this.receiveCalls++;
         try {
           handler(buf.subarray(0, n), this.lastFromIp, this.lastFromPort);
         } catch (e) {
@@ -350,6 +412,33 @@ export class UdpSocket {
       if (this.#closing) break;
       await pollReadableAsync(this.#fd, POLL_MS);
     }
+  }
+
+  /** One `recvmsg`, its datagrams handed over one by one; false when nothing was waiting. */
+  #receiveCoalesced(
+    msg: MessageHeader,
+    buf: Uint8Array<ArrayBuffer>,
+    address: bigint,
+    handler: DatagramHandler,
+    onError: (e: unknown) => void,
+  ): boolean {
+    msg.prepareReceive(address, buf.length);
+    const n = Number(libc().recvmsg(this.#fd, msg.header, 0));
+    if (n < 0) return false;
+    this.receiveCalls++;
+    const size = msg.receivedSegmentSize() || n;
+    const [ip, port] = [msg.fromIp, msg.fromPort];
+    this.#fromView.setUint32(4, ip);
+    this.#fromView.setUint16(2, port);
+    if (msg.truncated) onError(new Error(`UDP datagram from ${formatIPv4(ip)}:${port} truncated`));
+    for (let at = 0; at < n; at += size) {
+      try {
+        handler(buf.subarray(at, Math.min(at + size, n)), ip, port);
+      } catch (e) {
+        onError(e);
+      }
+    }
+    return true;
   }
 
   /** Stops the receive loop (waking its poll with shutdown) and closes the socket; idempotent. */
@@ -393,6 +482,12 @@ function setBufferSize(fd: number, force: number, plain: number, bytes: number, 
   if (libc().setsockopt(fd, SOL_SOCKET, plain, bytesOf, 4) < 0) {
     throw sysError(`set UDP ${which} buffer to ${bytes} bytes`, errno());
   }
+}
+
+/** Sets an int socket option; false when the kernel refuses it. */
+function trySetIntOpt(fd: number, level: number, name: number, value: number): boolean {
+  const v = new Int32Array([value]);
+  return libc().setsockopt(fd, level, name, new Uint8Array(v.buffer), 4) === 0;
 }
 
 function setIntOpt(fd: number, level: number, name: number, value: number, op: string): void {

@@ -69,6 +69,43 @@ Deno.test("UdpSocket sends and receives on loopback with the sender address", as
   await a.close();
 });
 
+Deno.test("UdpSocket sends a train of datagrams in one call; a coalescing socket splits it", async () => {
+  const a = UdpSocket.open({ host: "127.0.0.1", port: 0 });
+  const plain = UdpSocket.open({ host: "127.0.0.1", port: 0 });
+  const glued = UdpSocket.open({ host: "127.0.0.1", port: 0, coalesce: true });
+  try {
+    assert.equal(plain.coalescing, false);
+    assert.equal(glued.coalescing, true, "this kernel has UDP_GRO");
+    const train = new Uint8Array(3 * 1000 + 400);
+    for (let i = 0; i < train.length; i++) train[i] = Math.floor(i / 1000) + 1;
+    const got = new Map<UdpSocket, { bytes: number[]; ip: number; port: number }[]>();
+    for (const s of [plain, glued]) {
+      got.set(s, []);
+      s.startReceiving((bytes, ip, port) => got.get(s)!.push({ bytes: [...bytes], ip, port }));
+      const to = new UdpAddr("127.0.0.1", s.port);
+      assert.equal(a.sendSegments(train, train.length, 1000, to, true), train.length);
+    }
+    for (const s of [plain, glued]) {
+      await waitFor("four datagrams", () => got.get(s)!.length === 4);
+      const d = got.get(s)!;
+      assert.deepEqual(d.map((x) => x.bytes.length), [1000, 1000, 1000, 400]);
+      assert.deepEqual(d.map((x) => x.bytes[0]), [1, 2, 3, 4]);
+      assert.ok(d.every((x) => x.bytes.every((b) => b === x.bytes[0])), "no bytes mixed up");
+      assert.ok(d.every((x) => x.ip === 0x7f000001 && x.port === a.port), "sender of each");
+    }
+    assert.equal(plain.receiveCalls, 4);
+    assert.equal(glued.receiveCalls, 1, "one recvmsg for the whole train");
+    const to = new UdpAddr("127.0.0.1", plain.port);
+    assert.equal(a.sendSegments(train, train.length, 10, to, false), -Errno.EINVAL, "> 64");
+    assert.equal(a.sendSegments(train, 10, 0, to, false), -Errno.EINVAL);
+  } finally {
+    await a.close();
+    await plain.close();
+    await glued.close();
+  }
+  assert.equal(a.sendSegments(new Uint8Array(2), 2, 1, new UdpAddr("127.0.0.1", 9), false), -9);
+});
+
 Deno.test("UdpSocket receive loop survives a throwing handler and stops promptly on close", async () => {
   const s = UdpSocket.open({ host: "127.0.0.1", port: 0 });
   const errors: unknown[] = [];
@@ -158,8 +195,14 @@ Deno.test({
         assert.equal(a.sendTo(big, 1472, to, true), 1472, "exactly the MTU fits with DF");
         assert.equal(a.sendTo(big, 1473, to, true), -Errno.EMSGSIZE);
         assert.equal(a.sendTo(big, 3000, to, false), 3000, "non-DF is fragmented");
-        await waitFor("two datagrams", () => sizes.length === 2);
-        assert.deepEqual(sizes, [1472, 3000]);
+        assert.equal(
+          a.sendSegments(big, 3000, 1500, to, false),
+          -Errno.EMSGSIZE,
+          "a train is never fragmented: its datagrams must fit the MTU, even without DF",
+        );
+        assert.equal(a.sendSegments(big, 2944, 1472, to, true), 2944, "two that fit");
+        await waitFor("four datagrams", () => sizes.length === 4);
+        assert.deepEqual(sizes, [1472, 3000, 1472, 1472]);
       } finally {
         await a.close();
         await b.close();

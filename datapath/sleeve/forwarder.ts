@@ -31,6 +31,7 @@ import { MAX_UDP_PAYLOAD, parseIPv4, type UdpAddr } from "../../sys/udp.ts";
 import type { ForwardKey, FrameConsumer, OverlayForwarder } from "../datapath.ts";
 import { choosePath, FrameBatch, Path } from "./batch.ts";
 import { SleeveCipher } from "./crypto.ts";
+import type { SendFailed } from "./train.ts";
 import { fragmentIPv4, icmpFragNeeded, ipv4Addresses } from "./ipv4.ts";
 import {
   encodeFrames,
@@ -134,8 +135,13 @@ export interface ForwarderHost {
   readonly names: PeerNameCache;
   /** Wire bytes of a peer name (cached). */
   nameBytes(peer: PeerName): Uint8Array;
-  /** `UdpSocket.sendTo` of the overlay's socket: bytes sent or -errno. */
+  /** Sends one datagram now (after queued ones): bytes sent or -errno, as `sendto`. */
   send(buf: Uint8Array, length: number, to: UdpAddr, df: boolean): number;
+  /**
+   * Queues a data datagram (copied) to leave with others after the current burst
+   * (train.ts); a refusal is reported to `onFailed` then.
+   */
+  queue(buf: Uint8Array, length: number, to: UdpAddr, df: boolean, onFailed: SendFailed): void;
   /** The kernel's path MTU towards `to`. */
   pathMtu(to: UdpAddr): number;
   makeAddr(ip: number, port: number): UdpAddr;
@@ -184,6 +190,7 @@ export class SleeveForwarder implements OverlayForwarder {
   #batchPlain: FrameBatch | null = null;
   #flushScheduled = false;
   readonly #flushBound = () => this.#flush();
+  readonly #onSendFailed: SendFailed = (r, length, to, df) => this.#sendFailed(r, length, to, df);
   #fragScratch: Uint8Array | null = null;
   #fragSrc: Uint8Array = new Uint8Array(NAME_SIZE);
   #fragDst: Uint8Array = new Uint8Array(NAME_SIZE);
@@ -371,20 +378,24 @@ export class SleeveForwarder implements OverlayForwarder {
       length = batch.end;
     }
     batch.clear();
-    if (this.#sendDatagram(buf, length, to, df)) this.#host.countSent(frames);
+    this.#host.queue(buf, length, to, df, this.#onSendFailed);
+    this.#host.countSent(frames);
   }
 
-  /** Sends one datagram; handles EMSGSIZE on the DF path (PMTU discovery). */
-  #sendDatagram(buf: Uint8Array, length: number, to: UdpAddr, df: boolean): boolean {
+  /** Sends one datagram now; handles EMSGSIZE on the DF path (PMTU discovery). */
+  #sendDatagram(buf: Uint8Array, length: number, to: UdpAddr, df: boolean): void {
     const r = this.#host.send(buf, length, to, df);
-    if (r >= 0) return true;
+    if (r < 0) this.#sendFailed(r, length, to, df);
+  }
+
+  /** A datagram the kernel refused (now or when its train left). */
+  #sendFailed(r: number, length: number, to: UdpAddr, df: boolean): void {
     if (r === -Errno.EMSGSIZE && df) {
-      this.#onMessageTooBig(to, length);
+      if (!this.#stopped) this.#onMessageTooBig(to, length);
     } else {
       this.#host.count("sendError");
       this.#logger().debug(`send of ${length} bytes failed: errno ${-r}`);
     }
-    return false;
   }
 
   #onMessageTooBig(to: UdpAddr, length: number): void {

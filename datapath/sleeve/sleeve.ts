@@ -3,7 +3,10 @@
  * a {@link SleeveForwarder} (forwarder.ts) that proves the path, measures it and carries frames.
  *
  * The socket is sys/udp.ts (FFI): non-DF by default, DF chosen per send, EMSGSIZE and
- * `IP_MTU` visible, and reading into one reused buffer. Datagrams are dispatched by their
+ * `IP_MTU` visible, and reading into one reused buffer. Data datagrams leave in trains
+ * (train.ts: runs of equal datagrams to one peer in one segmented send, flushed in a
+ * microtask after the burst that made them); heartbeats and probes leave at once, after the
+ * train. The socket asks the kernel to coalesce what it receives (`UDP_GRO`). Datagrams are dispatched by their
  * 6-byte sender name (as a number, no bigint per datagram) to the confirmed forwarder of that
  * peer; others are counted and dropped. The overlay owns the buffers every forwarder shares —
  * sending, sealing and opening happen synchronously on the one JS thread, so one of each is
@@ -18,6 +21,7 @@ import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnection, OverlayConnectionParams } from "../../mesh/overlay.ts";
 import { UdpAddr, UdpSocket } from "../../sys/udp.ts";
+import { DatagramTrain, type SendFailed, type TrainStats } from "./train.ts";
 import type { ForwardKey, FrameConsumer, NetworkOverlay, OverlayForwarder } from "../datapath.ts";
 import {
   type ForwarderHost,
@@ -86,6 +90,10 @@ export type SleeveDiagnostics = {
   datagramsReceived: number;
   datagramsSent: number;
   framesSent: number;
+  /** Receive system calls (fewer than datagrams when the kernel coalesces). */
+  receiveCalls: number;
+  /** Data datagrams sent in trains, the system calls that carried them, trains refused. */
+  trains: TrainStats;
   dropped: Record<SleeveDrop, number>;
 };
 
@@ -108,6 +116,12 @@ export class SleeveOverlay implements NetworkOverlay {
   readonly #opts: SleeveOverlayOptions;
   readonly #host: ForwarderHost;
   #socket: UdpSocket | null = null;
+  #train: DatagramTrain | null = null;
+  #trainFlushScheduled = false;
+  readonly #flushTrain = () => {
+    this.#trainFlushScheduled = false;
+    this.#train?.flush();
+  };
   #consumer: FrameConsumer | null = null;
   #stopped = false;
   readonly #prepared = new Set<SleeveForwarder>();
@@ -147,6 +161,7 @@ export class SleeveOverlay implements NetworkOverlay {
       names: new PeerNameCache(),
       nameBytes: (peer) => this.#peerBytes(peer),
       send: (buf, length, to, df) => this.#send(buf, length, to, df),
+      queue: (buf, length, to, df, onFailed) => this.#queue(buf, length, to, df, onFailed),
       pathMtu: (to) => this.#socket!.pathMtu(to),
       makeAddr: (ip, port) => UdpAddr.fromNumbers(ip, port),
       consumer: () => this.#consumer,
@@ -170,12 +185,14 @@ export class SleeveOverlay implements NetworkOverlay {
         port: this.#opts.port,
         receiveBufferBytes: bytes,
         sendBufferBytes: bytes,
+        coalesce: true,
       });
     } catch (e) {
       return Promise.reject(
         new Error(`Cannot bind sleeve UDP socket to ${host}:${this.#opts.port}`, { cause: e }),
       );
     }
+    this.#train = new DatagramTrain(this.#socket);
     this.#socket.startReceiving((bytes, ip, port) => this.#receive(bytes, ip, port), {
       onError: (e) => this.#opts.log.warn(`sleeve: dropping datagram: ${e}`),
     });
@@ -231,6 +248,8 @@ export class SleeveOverlay implements NetworkOverlay {
       established,
       stackFrag,
       ...this.#stats,
+      receiveCalls: this.#socket?.receiveCalls ?? 0,
+      trains: this.#train?.stats() ?? { carried: 0, trains: 0, refused: 0 },
       dropped: { ...this.#dropped },
     };
   }
@@ -241,6 +260,7 @@ export class SleeveOverlay implements NetworkOverlay {
     for (const fwd of [...this.#prepared]) fwd.stop();
     const socket = this.#socket;
     this.#socket = null;
+    this.#train = null;
     await socket?.close();
   }
 
@@ -259,11 +279,24 @@ export class SleeveOverlay implements NetworkOverlay {
     if (this.#confirmed.get(fwd.remoteKey) === fwd) this.#confirmed.delete(fwd.remoteKey);
   }
 
+  /** Sends one datagram now, after any queued ones (so order holds). */
   #send(buf: Uint8Array, length: number, to: UdpAddr, df: boolean): number {
     const socket = this.#socket;
     if (!socket) return 0;
+    this.#train?.flush();
     this.#stats.datagramsSent++;
     return socket.sendTo(buf as Uint8Array<ArrayBuffer>, length, to, df);
+  }
+
+  /** Queues a data datagram (copied) on the train; flushed after the current burst. */
+  #queue(buf: Uint8Array, length: number, to: UdpAddr, df: boolean, onFailed: SendFailed): void {
+    const train = this.#train;
+    if (!train) return;
+    this.#stats.datagramsSent++;
+    if (train.add(buf, length, to, df, onFailed) && !this.#trainFlushScheduled) {
+      this.#trainFlushScheduled = true;
+      queueMicrotask(this.#flushTrain);
+    }
   }
 
   /** Socket handler: never throws; every refused datagram is counted. */
