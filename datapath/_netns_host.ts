@@ -38,7 +38,7 @@ async function main(args: string[]): Promise<void> {
   const name = parsePeerName(nameText);
   const log = createLogger({ level: "info" });
   // 65521: the largest MTU a TAP takes (65535 minus its Ethernet header).
-  const tap = openTap("vethwe-pcap", { mtu: 65521 });
+  const tap = openTap("vethwe-pcap", { mtu: 65521, offload: true });
   await ip("link", "set", "vethwe-pcap", "master", "weave", "up");
 
   const sleeve = new SleeveOverlay({ localPeer: name, port: PORT, log });

@@ -8,17 +8,25 @@
  * never spins and the event loop keeps running. A TAP fd cannot be woken like a socket, so the
  * wait is bounded ({@link TAP_POLL_MS}) and {@link TapCapture.stop} takes at most that long.
  *
+ * On a TAP opened with offloads (vnet headers), a read may hold a whole TCP send of up to
+ * 64 KiB: it is cut into ordinary frames before the handler sees them (offload/segment.ts), and
+ * injected frames of one TCP stream are glued into one write at the end of the burst that
+ * injected them (offload/coalesce.ts, flushed in a microtask). Everything outside this file
+ * sees ordinary frames only.
+ *
  * @module
  */
 import type { Logger } from "../lib/log.ts";
 import { type Tap, waitReadable } from "../sys/tap.ts";
+import { TcpCoalescer } from "./offload/coalesce.ts";
+import { segmentRead, VNET_HDR_SIZE } from "./offload/segment.ts";
 
 /** Longest single wait for the TAP to become readable. */
 export const TAP_POLL_MS = 200;
 /** Frames read per wake-up before other work gets a turn. */
 const DRAIN_BATCH = 256;
-/** Read buffer: the largest frame a TAP with MTU 65535 delivers. */
-const FRAME_BUFFER = 65535 + 14 + 4;
+/** Read buffer: the largest frame a TAP delivers (MTU 65535 or a 64 KiB segment), and its vnet header. */
+const FRAME_BUFFER = VNET_HDR_SIZE + 65535 + 14 + 4;
 
 /** Options of {@link TapCapture}. */
 export interface TapCaptureOptions {
@@ -33,8 +41,10 @@ export interface TapCaptureOptions {
 export interface TapCaptureStats {
   captured: number;
   injected: number;
-  /** Frames the device refused (queue full) or that failed to write. */
+  /** Frames the device refused (queue full) or that failed to write (glued ones: per write). */
   injectErrors: number;
+  /** Reads with offload headers that could not be cut into frames (dropped). */
+  refused: number;
 }
 
 /**
@@ -54,14 +64,23 @@ export class TapCapture {
   readonly #handler: (frame: Uint8Array) => void;
   readonly #log: Logger;
   readonly #buffer = new Uint8Array(FRAME_BUFFER);
-  readonly #stats: TapCaptureStats = { captured: 0, injected: 0, injectErrors: 0 };
+  readonly #stats: TapCaptureStats = { captured: 0, injected: 0, injectErrors: 0, refused: 0 };
   #loop: Promise<void> | null = null;
   #stopping = false;
+  /** Glues injected frames on a TAP with vnet headers. */
+  readonly #glue: TcpCoalescer | null;
+  #flushScheduled = false;
+  readonly #flush = () => {
+    this.#flushScheduled = false;
+    this.#glue?.flush();
+  };
+  readonly #emit = (frame: Uint8Array) => this.#handle(frame);
 
   constructor(opts: TapCaptureOptions) {
     this.#tap = opts.tap;
     this.#handler = opts.handler;
     this.#log = opts.log;
+    this.#glue = opts.tap.vnetHeader ? new TcpCoalescer((bytes) => this.#write(bytes)) : null;
   }
 
   /** The TAP device name. */
@@ -76,14 +95,33 @@ export class TapCapture {
     this.#loop = this.#run();
   }
 
-  /** Writes one frame to the bridge; false when the device refused it (counted, not thrown). */
+  /**
+   * Writes one frame to the bridge; false when the device refused it (counted, not thrown).
+   * With vnet headers the frame is queued (copied) and written, maybe glued to others, once
+   * the current burst is over; a refusal then only shows in the counters.
+   */
   inject(frame: Uint8Array): boolean {
     if (this.#tap.fd < 0) return false;
-    try {
-      if (this.#tap.write(frame as Uint8Array<ArrayBuffer>) > 0) {
-        this.#stats.injected++;
-        return true;
+    const glue = this.#glue;
+    if (glue) {
+      this.#stats.injected++;
+      glue.add(frame);
+      if (glue.pending > 0 && !this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(this.#flush);
       }
+      return true;
+    }
+    if (this.#write(frame)) {
+      this.#stats.injected++;
+      return true;
+    }
+    return false;
+  }
+
+  #write(bytes: Uint8Array): boolean {
+    try {
+      if (this.#tap.write(bytes as Uint8Array<ArrayBuffer>) > 0) return true;
     } catch (e) {
       this.#log.debug(
         `inject into "${this.#tap.name}" failed: ${e instanceof Error ? e.message : e}`,
@@ -105,6 +143,15 @@ export class TapCapture {
     this.#tap.close();
   }
 
+  #handle(frame: Uint8Array): void {
+    this.#stats.captured++;
+    try {
+      this.#handler(frame);
+    } catch (e) {
+      this.#log.warn(`dropping captured frame: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
   async #run(): Promise<void> {
     const buf = this.#buffer;
     while (!this.#stopping) {
@@ -117,11 +164,10 @@ export class TapCapture {
           return;
         }
         if (n <= 0) break;
-        this.#stats.captured++;
-        try {
-          this.#handler(buf.subarray(0, n));
-        } catch (e) {
-          this.#log.warn(`dropping captured frame: ${e instanceof Error ? e.message : e}`);
+        if (!this.#glue) {
+          this.#handle(buf.subarray(0, n));
+        } else if (segmentRead(buf, n, this.#emit) < 0) {
+          this.#stats.refused++;
         }
       }
       if (this.#stopping) break;

@@ -282,7 +282,7 @@ function startSleeveCapture(
   log: Logger,
 ): { router: NetworkRouter; capture: TapCapture } {
   if (findLink(nl, TAP_NAME)) deleteLink(nl, TAP_NAME);
-  const tap = openTap(TAP_NAME, { mtu: TAP_MTU });
+  const tap = openTap(TAP_NAME, { mtu: TAP_MTU, offload: true });
   setMaster(nl, TAP_NAME, config.bridge);
   setBridgePortIsolated(nl, TAP_NAME, true);
   setLinkUp(nl, TAP_NAME);
