@@ -39,8 +39,14 @@ export interface TapCaptureOptions {
 
 /** Frame counters of {@link TapCapture}. */
 export interface TapCaptureStats {
+  /** Frames handed to the handler. */
   captured: number;
+  /** Reads that returned data (fewer than frames when the TAP hands over TCP segments). */
+  reads: number;
   injected: number;
+  /** Injected frames written glued to others, and the writes that carried them. */
+  glued: number;
+  gluedWrites: number;
   /** Frames the device refused (queue full) or that failed to write (glued ones: per write). */
   injectErrors: number;
   /** Reads with offload headers that could not be cut into frames (dropped). */
@@ -64,7 +70,7 @@ export class TapCapture {
   readonly #handler: (frame: Uint8Array) => void;
   readonly #log: Logger;
   readonly #buffer = new Uint8Array(FRAME_BUFFER);
-  readonly #stats: TapCaptureStats = { captured: 0, injected: 0, injectErrors: 0, refused: 0 };
+  readonly #stats = { captured: 0, reads: 0, injected: 0, injectErrors: 0, refused: 0 };
   #loop: Promise<void> | null = null;
   #stopping = false;
   /** Glues injected frames on a TAP with vnet headers. */
@@ -133,7 +139,8 @@ export class TapCapture {
 
   /** Frame counters. */
   stats(): TapCaptureStats {
-    return { ...this.#stats };
+    const glue = this.#glue?.stats();
+    return { ...this.#stats, glued: glue?.glued ?? 0, gluedWrites: glue?.segments ?? 0 };
   }
 
   /** Stops the loop (within {@link TAP_POLL_MS}) and closes the TAP; idempotent. */
@@ -164,6 +171,7 @@ export class TapCapture {
           return;
         }
         if (n <= 0) break;
+        this.#stats.reads++;
         if (!this.#glue) {
           this.#handle(buf.subarray(0, n));
         } else if (segmentRead(buf, n, this.#emit) < 0) {

@@ -1,12 +1,13 @@
 // TapCapture against a real TAP in a private network namespace (needs root, iproute2 and
 // /dev/net/tun; ignored otherwise): the kernel answers an injected ping, and the answer is
-// captured.
+// captured; with offloads, the kernel takes glued TCP segments and hands over large ones.
 import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
 import { withNetns } from "../sys/netns.ts";
 import { openTap, TAP_TX_QUEUE_LENGTH } from "../sys/tap.ts";
 import { internetChecksum } from "./sleeve/ipv4.ts";
 import { TAP_POLL_MS, TapCapture } from "./tap_capture.ts";
+import { pattern, tcpChecksumValid, tcpFields, tcpFrame } from "./offload/_frames_test_utils.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
 
 function skipReason(): string | undefined {
@@ -82,6 +83,110 @@ Deno.test({
       assert.ok(performance.now() - t0 <= TAP_POLL_MS + 200, "stops within one poll");
       assert.equal(capture.inject(echoRequest()), false, "closed");
       await capture.stop();
+    } finally {
+      ip("netns", "del", ns);
+    }
+  },
+});
+
+Deno.test({
+  name: `TapCapture with offloads: a TCP peer played at frame level talks to the kernel${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== undefined,
+  async fn() {
+    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
+    ip("netns", "add", ns);
+    try {
+      const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
+      assert.ok(tap.vnetHeader && tap.offloads, "this kernel takes TAP offloads");
+      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
+      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
+      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
+      using listener = withNetns(ns, () => Deno.listen({ hostname: "10.9.0.1", port: 5555 }));
+      const captured: Uint8Array[] = [];
+      const capture = new TapCapture({
+        tap,
+        handler: (f) => captured.push(f.slice()),
+        log: memoryLogger("debug"),
+      });
+      capture.start();
+      // We are 10.9.0.2:40000; every frame we send uses these fields.
+      const us = {
+        src: [10, 9, 0, 2],
+        dst: [10, 9, 0, 1],
+        srcPort: 40000,
+        dstPort: 5555,
+        srcMac: PEER_MAC,
+        dstMac: TAP_MAC,
+        window: 65535,
+      };
+      const fromServer = (f: Uint8Array) =>
+        f.length >= 54 && f[12] === 0x08 && f[23] === 6 && f[34] === 0x15 && f[35] === 0xb3;
+      const mss = [2, 4, 0x05, 0xb4]; // MSS 1460
+      capture.inject(
+        tcpFrame({
+          ...us,
+          seq: 1000,
+          ack: 0,
+          flags: 0x02,
+          options: mss,
+          payload: new Uint8Array(0),
+        }),
+      );
+      await waitFor("SYN-ACK", () => captured.some((f) => fromServer(f) && f[47] === 0x12));
+      const synAck = tcpFields(captured.find((f) => fromServer(f) && f[47] === 0x12)!);
+      const ack = (synAck.seq + 1) >>> 0;
+      capture.inject(tcpFrame({ ...us, seq: 1001, ack, payload: new Uint8Array(0) }));
+      const conn = await listener.accept();
+      try {
+        // In: 20 segments injected in one burst are glued into one write the kernel accepts.
+        const sent = pattern(20 * 1000, 3);
+        for (let i = 0; i < 20; i++) {
+          const payload = sent.subarray(i * 1000, (i + 1) * 1000);
+          capture.inject(tcpFrame({ ...us, seq: 1001 + i * 1000, ack, payload }));
+        }
+        const got = new Uint8Array(sent.length);
+        const guard = setTimeout(() => conn.close(), 5000); // a lost segment must not hang us
+        try {
+          for (let n = 0; n < got.length;) {
+            const r = await conn.read(got.subarray(n));
+            if (r === null) throw new Error(`connection closed after ${n} bytes`);
+            n += r;
+          }
+        } finally {
+          clearTimeout(guard);
+        }
+        assert.deepEqual(got, sent, "the glued segment arrives intact");
+        const glued = capture.stats();
+        assert.equal(glued.glued, 20);
+        assert.equal(glued.gluedWrites, 1);
+        // Out: the kernel's send reaches us as large segments, cut into valid frames.
+        const reply = pattern(14_000, 7);
+        await conn.write(reply);
+        const payloadOf = () =>
+          captured.filter(fromServer).map((f) => tcpFields(f)).filter((f) => f.payload.length > 0);
+        await waitFor(
+          "the reply",
+          () => payloadOf().reduce((n, f) => n + f.payload.length, 0) >= 14_000,
+        );
+        const frames = payloadOf();
+        const joined = new Uint8Array(14_000);
+        for (const f of frames) joined.set(f.payload, (f.seq - ack) >>> 0);
+        assert.deepEqual(joined, reply);
+        assert.ok(frames.every((f) => f.payload.length <= 1460), "no frame above the MSS");
+        assert.ok(captured.filter(fromServer).every(tcpChecksumValid), "every checksum completed");
+        const stats = capture.stats();
+        assert.ok(
+          stats.reads < stats.captured,
+          `some read held several frames: ${JSON.stringify(stats)}`,
+        );
+      } finally {
+        try {
+          conn.close();
+        } catch { /* closed by the guard */ }
+        await capture.stop();
+      }
     } finally {
       ip("netns", "del", ns);
     }

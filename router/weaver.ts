@@ -98,6 +98,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   });
   log.info(`Our name is ${formatPeerName(name)}(${config.nickName})`);
   const datapath = startSleeveCapture(config, hostNl, mesh, overlay, log);
+  sleeve.reportCapture(() => datapath.capture.stats());
   try {
     mesh.start();
   } catch (e) {

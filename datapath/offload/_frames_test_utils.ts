@@ -28,20 +28,29 @@ export interface TcpFrameSpec {
   payload: Uint8Array;
   /** Leave the TCP checksum field holding only the pseudo-header sum (checksum offload). */
   partial?: boolean;
+  /** IPv4 addresses (default 10.32.0.1 → 10.32.0.2), ports (40000 → 5201), ACK number (777). */
+  src?: number[];
+  dst?: number[];
+  srcPort?: number;
+  dstPort?: number;
+  ack?: number;
+  /** MAC addresses (default 02:00:00:00:00:0a → 02:00:00:00:00:0b). */
+  srcMac?: number[];
+  dstMac?: number[];
 }
 
 const MAC_A = [2, 0, 0, 0, 0, 0xa];
 const MAC_B = [2, 0, 0, 0, 0, 0xb];
 
-/** A complete Ethernet/IP/TCP frame from 10.32.0.1:40000 to 10.32.0.2:5201 (or fd00::1/2). */
+/** A complete Ethernet/IP/TCP frame, by default 10.32.0.1:40000 → 10.32.0.2:5201 (or fd00::1/2). */
 export function tcpFrame(spec: TcpFrameSpec): Uint8Array {
   const v6 = spec.v6 ?? false;
   const options = spec.options ?? [];
   const ipLen = v6 ? 40 : 20;
   const tcpLen = 20 + options.length;
   const f = new Uint8Array(14 + ipLen + tcpLen + spec.payload.length);
-  f.set(MAC_B, 0);
-  f.set(MAC_A, 6);
+  f.set(spec.dstMac ?? MAC_B, 0);
+  f.set(spec.srcMac ?? MAC_A, 6);
   put16(f, 12, v6 ? 0x86dd : 0x0800);
   const ip = 14;
   if (v6) {
@@ -58,14 +67,15 @@ export function tcpFrame(spec: TcpFrameSpec): Uint8Array {
     put16(f, ip + 6, 0x4000); // DF
     f[ip + 8] = 64;
     f[ip + 9] = 6;
-    f.set([10, 32, 0, 1, 10, 32, 0, 2], ip + 12);
+    f.set(spec.src ?? [10, 32, 0, 1], ip + 12);
+    f.set(spec.dst ?? [10, 32, 0, 2], ip + 16);
     setIPv4HeaderChecksum(f, ip);
   }
   const tcp = ip + ipLen;
-  put16(f, tcp, 40000);
-  put16(f, tcp + 2, 5201);
+  put16(f, tcp, spec.srcPort ?? 40000);
+  put16(f, tcp + 2, spec.dstPort ?? 5201);
   put32(f, tcp + 4, spec.seq ?? 1000);
-  put32(f, tcp + 8, 777);
+  put32(f, tcp + 8, spec.ack ?? 777);
   f[tcp + 12] = (tcpLen / 4) << 4;
   f[tcp + 13] = spec.flags ?? 0x10;
   put16(f, tcp + 14, spec.window ?? 512);

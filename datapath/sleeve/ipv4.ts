@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { finish, sumWords } from "../offload/checksum.ts";
 
 /** Ethernet header length. */
 export const ETH_HEADER = 14;
@@ -66,12 +67,7 @@ export function ipv4DontFragment(frame: Uint8Array): boolean {
  * ```
  */
 export function internetChecksum(bytes: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
-  if (i < end) sum += bytes[i] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return finish(sumWords(bytes, start, end));
 }
 
 /** Writes the IPv4 header checksum of the header at `ip` (length `ihl`). */

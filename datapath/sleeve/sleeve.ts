@@ -94,6 +94,8 @@ export type SleeveDiagnostics = {
   receiveCalls: number;
   /** Data datagrams sent in trains, the system calls that carried them, trains refused. */
   trains: TrainStats;
+  /** The TAP capture's counters, when one reports here ({@link SleeveOverlay.reportCapture}). */
+  capture?: Record<string, number>;
   dropped: Record<SleeveDrop, number>;
 };
 
@@ -123,6 +125,7 @@ export class SleeveOverlay implements NetworkOverlay {
     this.#train?.flush();
   };
   #consumer: FrameConsumer | null = null;
+  #captureStats: (() => object) | null = null;
   #stopped = false;
   readonly #prepared = new Set<SleeveForwarder>();
   /** Confirmed forwarders by the remote's name as a number. */
@@ -233,6 +236,11 @@ export class SleeveOverlay implements NetworkOverlay {
     return fwd;
   }
 
+  /** Makes {@link diagnostics} include the counters of the TAP capture feeding this overlay. */
+  reportCapture(stats: () => object): void {
+    this.#captureStats = stats;
+  }
+
   /** Counters of the socket and the forwarders. */
   diagnostics(): SleeveDiagnostics {
     let established = 0;
@@ -250,6 +258,7 @@ export class SleeveOverlay implements NetworkOverlay {
       ...this.#stats,
       receiveCalls: this.#socket?.receiveCalls ?? 0,
       trains: this.#train?.stats() ?? { carried: 0, trains: 0, refused: 0 },
+      ...(this.#captureStats ? { capture: { ...this.#captureStats() } } : {}),
       dropped: { ...this.#dropped },
     };
   }

@@ -21,19 +21,10 @@
  */
 import { Errno } from "../../sys/libc.ts";
 import { UDP_MAX_SEGMENTS } from "../../sys/msghdr.ts";
-import { MAX_UDP_PAYLOAD, type UdpAddr } from "../../sys/udp.ts";
+import { MAX_UDP_PAYLOAD, type UdpAddr, type UdpSocket } from "../../sys/udp.ts";
 
-/** The sends a train needs (sys/udp.ts `UdpSocket`); both return bytes sent or -errno. */
-export interface TrainSocket {
-  sendTo(buf: Uint8Array<ArrayBuffer>, length: number, to: UdpAddr, df: boolean): number;
-  sendSegments(
-    buf: Uint8Array<ArrayBuffer>,
-    length: number,
-    segmentSize: number,
-    to: UdpAddr,
-    df: boolean,
-  ): number;
-}
+/** The sends a train needs; both return bytes sent or -errno. */
+export type TrainSocket = Pick<UdpSocket, "sendTo" | "sendSegments">;
 
 /** Told of a datagram the kernel refused: the negated errno, as from `sendto`. */
 export type SendFailed = (result: number, length: number, to: UdpAddr, df: boolean) => void;
