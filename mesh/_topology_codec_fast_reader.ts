@@ -61,6 +61,18 @@ function fieldCodes(
   return out;
 }
 
+/** The fast decoder's codes for a peerSummary type as defined on the wire, if it can read it. */
+export function peerCodes(type: GobType): number[] | undefined {
+  return fieldCodes(type, PEER_CODES, PEER_KINDS);
+}
+
+/** The fast decoder's codes for a []connectionSummary type, if it can read it. */
+export function listCodes(type: GobType): number[] | undefined {
+  return type.kind === "slice"
+    ? fieldCodes(type.elem, CONNECTION_CODES, CONNECTION_KINDS)
+    : undefined;
+}
+
 /**
  * Decodes value messages of type ids the generic decoder has already seen in
  * this stream (and whose types it recognises); says `undefined` to anything
@@ -75,17 +87,23 @@ export class FastTopologyReader {
     this.#r = new GobReader(bytes);
   }
 
+  /**
+   * Takes type id `id` as a peerSummary (`"peer"`) or []connectionSummary (`"list"`) whose
+   * wire fields have `codes` ({@link peerCodes}, {@link listCodes}), without a definition read
+   * by the generic decoder (the caller recognised the definition's bytes).
+   */
+  adopt(id: number, role: "peer" | "list", codes: number[]): void {
+    (role === "peer" ? this.#peerTypes : this.#listTypes).set(id, codes);
+  }
+
   /** Records the types of a pair the generic decoder read (and converted without error). */
   learn(summary: Decoded<unknown>, list: Decoded<unknown>): void {
     if ("item" in summary && !this.#peerTypes.has(summary.item.typeId)) {
-      const codes = fieldCodes(summary.item.type, PEER_CODES, PEER_KINDS);
+      const codes = peerCodes(summary.item.type);
       if (codes) this.#peerTypes.set(summary.item.typeId, codes);
     }
     if ("item" in list && !this.#listTypes.has(list.item.typeId)) {
-      const type = list.item.type;
-      const codes = type.kind === "slice"
-        ? fieldCodes(type.elem, CONNECTION_CODES, CONNECTION_KINDS)
-        : undefined;
+      const codes = listCodes(list.item.type);
       if (codes) this.#listTypes.set(list.item.typeId, codes);
     }
   }

@@ -6,11 +6,14 @@
  *
  * The mesh sends whole topologies often, so both directions have a fast path
  * beside the generic gob codec. The encoder writes the generic encoder's
- * bytes by hand into one growing buffer. The decoder lets the generic decoder
- * take in the type definitions (and the first value of each type), then
- * decodes later values of recognised types straight into entries; any message
- * it does not expect goes back to the generic decoder, which also produces
- * every error, so errors are those of the generic path.
+ * bytes by hand into one growing buffer. The decoder first tries a payload
+ * whose type definitions it has met before, byte for byte (a sender writes
+ * the same ones every time), without the generic decoder at all
+ * (`_topology_codec_known_types.ts`). Failing that, it lets the generic
+ * decoder take in the type definitions (and the first value of each type),
+ * then decodes later values of recognised types straight into entries; any
+ * message it does not expect goes back to the generic decoder, which also
+ * produces every error, so errors are those of the generic path.
  *
  * Parts: `_topology_codec_schema.ts` (the gob types), `_topology_codec_values.ts`
  * (summaries to and from generic gob values, with the input checks),
@@ -22,8 +25,19 @@
 import { GobStreamDecoder } from "./gob/decoder.ts";
 import { GobEncoder } from "./gob/encoder.ts";
 import { GobWriter } from "./gob/primitives.ts";
-import { type Decoded, FastTopologyReader } from "./_topology_codec_fast_reader.ts";
+import {
+  type Decoded,
+  FastTopologyReader,
+  listCodes,
+  peerCodes,
+} from "./_topology_codec_fast_reader.ts";
 import { encodeFast } from "./_topology_codec_fast_encoder.ts";
+import {
+  decodeKnownTypes,
+  definitionsEnd,
+  definitionsKey,
+  rememberDefinitions,
+} from "./_topology_codec_known_types.ts";
 import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./_topology_codec_schema.ts";
 import { connectionValue, peerValue, toConnections, toPeer } from "./_topology_codec_values.ts";
 import type { ConnectionSummary, PeerSummary, TopologyEntry } from "./topology_types.ts";
@@ -81,7 +95,7 @@ export function encodeTopologyGeneric(entries: TopologyEntry[]): Uint8Array {
  * ```
  */
 export function decodeTopology(bytes: Uint8Array): TopologyEntry[] {
-  return decodePairs(bytes, new FastTopologyReader(bytes));
+  return decodeKnownTypes(bytes) ?? decodePairs(bytes, new FastTopologyReader(bytes));
 }
 
 /**
@@ -96,6 +110,7 @@ function decodePairs(bytes: Uint8Array, fast: FastTopologyReader | undefined): T
   const decoder = new GobStreamDecoder();
   const entries: TopologyEntry[] = [];
   let offset = 0;
+  let seen = "";
   while (offset < bytes.length) {
     const summary: Decoded<PeerSummary> = fast?.peer(offset) ?? decoder.next(bytes, offset);
     if (summary.offset >= bytes.length) {
@@ -109,9 +124,34 @@ function decodePairs(bytes: Uint8Array, fast: FastTopologyReader | undefined): T
     // message is reported before a bad peer value.
     const peer = "fast" in summary ? summary.fast : toPeer(summary.item);
     const connections = "fast" in list ? list.fast : toConnections(list.item);
-    fast?.learn(summary, list);
+    if (fast) {
+      fast.learn(summary, list);
+      seen = remember(bytes, offset, summary, "peer", seen);
+      seen = remember(bytes, summary.offset, list, "list", seen);
+    }
     entries.push({ peer, connections });
     offset = list.offset;
   }
   return entries;
+}
+
+/**
+ * Remembers the type of a value the generic decoder read, under the definitions its stream made
+ * so far (`seen` and those right before it), for later payloads; returns the new `seen`.
+ */
+function remember(
+  bytes: Uint8Array,
+  start: number,
+  d: Decoded<unknown>,
+  role: "peer" | "list",
+  seen: string,
+): string {
+  const end = definitionsEnd(bytes, start);
+  if (end <= start) return seen;
+  const definitions = seen + definitionsKey(bytes, start, end);
+  const codes = "item" in d
+    ? (role === "peer" ? peerCodes(d.item.type) : listCodes(d.item.type))
+    : undefined;
+  if (codes && "item" in d) rememberDefinitions(definitions, { id: d.item.typeId, role, codes });
+  return definitions;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeTopology, encodeTopology } from "./topology_codec.ts";
+import { decodeTopology, decodeTopologyGeneric, encodeTopology } from "./topology_codec.ts";
+import { decodeKnownTypes, forgetDefinitions } from "./_topology_codec_known_types.ts";
 import type { TopologyEntry } from "./topology_types.ts";
 
 const fromHex = (text: string) =>
@@ -146,4 +147,45 @@ Deno.test("decodeTopology: NameByte must be 6 bytes", () => {
     ...entry.subarray(at + 1 + 0x1f),
   ]);
   assert.throws(() => decodeTopology(patched), /NameByte has 5 bytes, expected 6/);
+});
+
+Deno.test("decodeTopology: definitions met once are recognised by their bytes afterwards", () => {
+  forgetDefinitions();
+  assert.equal(decodeKnownTypes(CAPTURED), undefined, "nothing met yet: generic path");
+  assert.deepStrictEqual(decodeTopology(CAPTURED), [h1, h2]);
+  assert.deepStrictEqual(decodeKnownTypes(CAPTURED), [h1, h2], "Go's ids 75-77, now known");
+  assert.equal(decodeKnownTypes(VECTOR), undefined, "other ids: other definitions");
+  const ours = encodeTopology([h2, h1]);
+  assert.equal(decodeKnownTypes(ours), undefined);
+  assert.deepStrictEqual(decodeTopology(ours), [h2, h1]);
+  assert.deepStrictEqual(decodeKnownTypes(ours), [h2, h1], "our ids 65-67, now known");
+  assert.deepStrictEqual(decodeKnownTypes(encodeTopology([h1])), [h1], "new values, same types");
+});
+
+Deno.test("decodeTopology: known definitions never change what a payload decodes to", () => {
+  forgetDefinitions();
+  decodeTopology(CAPTURED);
+  const generic = (bytes: Uint8Array) => {
+    try {
+      return decodeTopologyGeneric(bytes);
+    } catch (e) {
+      return (e as Error).constructor.name;
+    }
+  };
+  const fast = (bytes: Uint8Array) => {
+    try {
+      return decodeTopology(bytes);
+    } catch (e) {
+      return (e as Error).constructor.name;
+    }
+  };
+  for (let len = 1; len <= CAPTURED.length; len++) {
+    const cut = CAPTURED.subarray(0, len);
+    assert.deepStrictEqual(fast(cut), generic(cut), `cut at ${len}`);
+  }
+  for (let i = 0; i < CAPTURED.length; i++) {
+    const bent = CAPTURED.slice();
+    bent[i] ^= 0x41;
+    assert.deepStrictEqual(fast(bent), generic(bent), `byte ${i} changed`);
+  }
 });
