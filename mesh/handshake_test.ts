@@ -447,3 +447,29 @@ Deno.test("frames after a handshake keep their own sequence in each direction", 
   a.close();
   b.close();
 });
+
+Deno.test("handshake sends all it can before hearing from the peer: one round trip without password, two with", async () => {
+  for (const password of [undefined, new TextEncoder().encode("pw")]) {
+    const [ours, theirs] = memoryPair();
+    const writes: number[] = [];
+    const write = ours.write.bind(ours);
+    ours.write = (p) => {
+      writes.push(p.length);
+      return write(p);
+    };
+    const done = performHandshake(ours, { outbound: true, features: featuresA, password });
+    await new Promise((r) => setTimeout(r, 20)); // the peer says nothing yet
+    const header = 7; // "weave" 1 2
+    const flag = password ? 1 + 32 : 1;
+    const features = password ? 0 : 4 + featuresA.length;
+    assert.deepEqual(writes, [header + flag + features], password ? "password" : "plain");
+    // The peer answers; with a password our sealed features follow its key.
+    const peer = performHandshake(theirs, { outbound: false, features: featuresB, password });
+    const [a, b] = await Promise.all([done, peer]);
+    assert.deepEqual(a.remoteFeatures, featuresB);
+    assert.deepEqual(b.remoteFeatures, featuresA);
+    assert.equal(writes.length, password ? 2 : 1);
+    ours.close();
+    theirs.close();
+  }
+});
