@@ -54,7 +54,8 @@ export interface AnswerOptions {
  * const zone = { lookup: () => [0x0a200001], reverseLookup: () => undefined };
  * const query = { id: 1, questions: [{ name: "web.weave.local", type: "A" }] };
  * const res = answer(query, zone, { domain: "weave.local.", ttl: 1 });
- * // res.answers: [{ name: "web.weave.local", type: "A", class: "IN", ttl: 1, data: "10.32.0.1" }]
+ * res !== "forward" && res.answers;
+ * // [{ name: "web.weave.local", type: "A", class: "IN", ttl: 1, data: "10.32.0.1" }]
  * ```
  */
 export function answer(

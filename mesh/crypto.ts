@@ -34,7 +34,8 @@ export interface KeyPair {
  * @example
  * ```ts
  * import { generateEphemeralKeyPair } from "./crypto.ts";
- * const { publicKey } = generateEphemeralKeyPair(); // 32 random-looking bytes
+ * const { publicKey, secretKey } = generateEphemeralKeyPair();
+ * [publicKey.length, secretKey.length]; // [32, 32], random-looking bytes
  * ```
  */
 export function generateEphemeralKeyPair(): KeyPair {
@@ -53,7 +54,9 @@ export function generateEphemeralKeyPair(): KeyPair {
  * const b = generateEphemeralKeyPair();
  * const pw = new TextEncoder().encode("secret");
  * const k1 = await deriveSessionKey(b.publicKey, a.secretKey, pw);
- * const k2 = await deriveSessionKey(a.publicKey, b.secretKey, pw); // same bytes as k1
+ * const k2 = await deriveSessionKey(a.publicKey, b.secretKey, pw);
+ * k1.length; // 32
+ * k1.every((byte, i) => byte === k2[i]); // true: both ends derive the same key
  * ```
  */
 export async function deriveSessionKey(
@@ -104,7 +107,8 @@ export function tcpNonce(senderIsOutbound: boolean, seq: bigint, out?: Uint8Arra
  * @example
  * ```ts
  * import { seal, tcpNonce } from "./crypto.ts";
- * const box = seal(new Uint8Array([4]), tcpNonce(true, 0n), new Uint8Array(32)); // 17 bytes
+ * const box = seal(new Uint8Array([4]), tcpNonce(true, 0n), new Uint8Array(32));
+ * box.length; // 17: one byte of plaintext plus the 16-byte authenticator
  * ```
  */
 export function seal(plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {

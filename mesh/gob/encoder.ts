@@ -134,6 +134,7 @@ export interface GobEncoderOptions {
  * import { gobMap, S } from "./types.ts";
  * const enc = new GobEncoder();
  * const bytes = enc.encode(new Map([["Name", "0a:0b:0c:0d:0e:0f"]]), gobMap(S, S));
+ * bytes.length; // 43
  * // 0e ff 81 04 01 02 ff 82 00 01 0c 01 0c 00 00 1b ff 82 00 01 04 4e 61 6d 65 11 …
  * ```
  */

@@ -63,6 +63,7 @@ export const BYTES: GobType = Object.freeze({ kind: "bytes" });
  * ```ts
  * import { gobStruct, U } from "./types.ts";
  * const range = gobStruct("Range", [["Start", U], ["End", U]]);
+ * range.fields.map(([name]) => name); // ["Start", "End"]
  * ```
  */
 export function gobStruct(name: string, fields: [string, GobType][]): GobStructType {
@@ -76,6 +77,7 @@ export function gobStruct(name: string, fields: [string, GobType][]): GobStructT
  * ```ts
  * import { gobSlice, U } from "./types.ts";
  * const seeds = gobSlice(U, "[]mesh.PeerName");
+ * seeds.name; // "[]mesh.PeerName"
  * ```
  */
 export function gobSlice(elem: GobType, name = ""): GobSliceType {
@@ -89,6 +91,7 @@ export function gobSlice(elem: GobType, name = ""): GobSliceType {
  * ```ts
  * import { gobMap, S } from "./types.ts";
  * const features = gobMap(S, S);
+ * features.key === S; // true
  * ```
  */
 export function gobMap(key: GobType, elem: GobType, name = ""): GobMapType {

@@ -84,7 +84,7 @@ export function prefixOf(ns: string, prefixes: RegExp | string = OUR_PREFIXES): 
  * a test run still in progress, so don't call it while one is.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await cleanupStale(OUR_PREFIXES); // before a CI run
  * await cleanupStale("wd1a2b"); // one demo left by --keep
  * ```

@@ -36,8 +36,9 @@ const PIPE_GRACE_MS = 300;
  * Runs `cmd` (program and arguments) and returns its exit code and output.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { code, stdout } = await run(["ip", "netns", "list"]);
+ * if (code === 0) writeText(Deno.stdout, stdout);
  * ```
  */
 export async function run(cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -79,8 +80,9 @@ export async function run(cmd: readonly string[], opts: ExecOptions = {}): Promi
  * Runs `cmd` like {@link run} and returns its stdout; throws when it exits non-zero.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const list = await runOk(["ip", "netns", "list"]);
+ * writeText(Deno.stdout, list);
  * ```
  */
 export async function runOk(cmd: readonly string[], opts: ExecOptions = {}): Promise<string> {

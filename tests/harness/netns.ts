@@ -132,9 +132,10 @@ export class TestNet implements AsyncDisposable {
    * Builds the network; on failure removes what it built and rethrows.
    *
    * @example
-   * ```ts
+   * ```ts ignore
    * await using net = await TestNet.create({ hosts: 3 });
    * const { code } = await net.host(1).exec(["ping", "-c1", net.host(2).ip]);
+   * code; // 0: host 1 reaches host 2 across the switch
    * ```
    */
   static async create(opts: TestNetOptions): Promise<TestNet> {

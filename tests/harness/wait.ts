@@ -22,6 +22,18 @@ export interface WaitOptions {
  *
  * @example
  * ```ts
+ * let probes = 0;
+ * await waitFor(() => ++probes === 3 || `${probes} probe(s) so far`, {
+ *   what: "the third probe",
+ *   intervalMs: 1,
+ * });
+ * probes; // 3
+ * ```
+ *
+ * @example Waiting on a namespace test network
+ * ```ts ignore
+ * import { TestNet } from "./netns.ts";
+ * await using net = await TestNet.create({ hosts: 3 });
  * await waitFor(async () => {
  *   const { stdout } = await net.weave(1, ["status"]);
  *   return /Connections: 2 \(2 established\)/.test(stdout) || stdout;
@@ -62,7 +74,9 @@ export async function waitFor(
  *
  * @example
  * ```ts
- * await waitUntil("an established connection", () => linked(a, b), 8_000);
+ * let established = false;
+ * setTimeout(() => established = true, 30);
+ * await waitUntil("an established connection", () => established, 8_000);
  * ```
  */
 export function waitUntil(
