@@ -8,6 +8,8 @@ import { openTap, TAP_TX_QUEUE_LENGTH } from "../sys/tap.ts";
 import { internetChecksum } from "./sleeve/ipv4.ts";
 import { TAP_POLL_MS, TapCapture } from "./tap_capture.ts";
 import { pattern, tcpChecksumValid, tcpFields, tcpFrame } from "./offload/_frames_test_utils.ts";
+import { finish, pseudoHeaderSum, sumWords } from "./offload/checksum.ts";
+import { UdpAddr, UdpSocket } from "../sys/udp.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
 
 function skipReason(): string | undefined {
@@ -185,6 +187,56 @@ Deno.test({
         try {
           conn.close();
         } catch { /* closed by the guard */ }
+        await capture.stop();
+      }
+    } finally {
+      ip("netns", "del", ns);
+    }
+  },
+});
+
+Deno.test({
+  name: `TapCapture with offloads: a UDP send made with UDP_SEGMENT is cut into datagrams${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== undefined,
+  async fn() {
+    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
+    ip("netns", "add", ns);
+    try {
+      const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
+      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
+      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
+      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
+      const captured: Uint8Array[] = [];
+      const capture = new TapCapture({
+        tap,
+        handler: (f) => captured.push(f.slice()),
+        log: memoryLogger("debug"),
+      });
+      capture.start();
+      const socket = withNetns(ns, () => UdpSocket.open({ host: "10.9.0.1", port: 0 }));
+      try {
+        const train = new Uint8Array(pattern(5 * 1000 + 300, 11));
+        const to = new UdpAddr("10.9.0.2", 4433);
+        assert.equal(socket.sendSegments(train, train.length, 1000, to, false), train.length);
+        const isOurs = (f: Uint8Array) => f[23] === 17 && f[36] === 0x11 && f[37] === 0x51;
+        await waitFor("six datagrams", () => captured.filter(isOurs).length === 6);
+        const datagrams = captured.filter(isOurs);
+        assert.deepEqual(datagrams.map((f) => f.length - 42), [1000, 1000, 1000, 1000, 1000, 300]);
+        const joined = new Uint8Array(train.length);
+        datagrams.forEach((f, i) => joined.set(f.subarray(42), i * 1000));
+        assert.deepEqual(joined, train);
+        for (const f of datagrams) {
+          assert.equal(
+            finish(pseudoHeaderSum(f, 14, 17, f.length - 34) + sumWords(f, 34, f.length)),
+            0,
+          );
+        }
+        const stats = capture.stats();
+        assert.ok(stats.reads < stats.captured, `one read for the send: ${JSON.stringify(stats)}`);
+      } finally {
+        await socket.close();
         await capture.stop();
       }
     } finally {

@@ -40,6 +40,8 @@ const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
 /** TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN. */
 const TAP_OFFLOADS = 0x1 | 0x2 | 0x4 | 0x8;
+/** TUN_F_USO4 | TUN_F_USO6: UDP segmentation too (Linux ≥ 6.2; older kernels refuse the set). */
+const TAP_UDP_OFFLOADS = 0x20 | 0x40;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 const AF_INET = 2;
@@ -185,7 +187,8 @@ export function openTap(name: string, options: OpenTapOptions = {}): Tap {
     const actual = new TextDecoder().decode(req.subarray(0, nul < 0 ? IFNAMSIZ : nul));
     if (options.mtu !== undefined) setIntIoctl(actual, SIOCSIFMTU, options.mtu, "MTU");
     setIntIoctl(actual, SIOCSIFTXQLEN, queue, "txqueuelen");
-    const offloads = vnet && libc().ioctlValue(fd, TUNSETOFFLOAD, BigInt(TAP_OFFLOADS)) === 0;
+    const offload = (flags: number) => libc().ioctlValue(fd, TUNSETOFFLOAD, BigInt(flags)) === 0;
+    const offloads = vnet && (offload(TAP_OFFLOADS | TAP_UDP_OFFLOADS) || offload(TAP_OFFLOADS));
     return new Tap(fd, actual, { header: vnet, offloads });
   } catch (e) {
     closeFd(fd);

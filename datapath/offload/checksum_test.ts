@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { finish, fold, pseudoHeaderSum, setIPv4HeaderChecksum, sumWords } from "./checksum.ts";
+import {
+  finish,
+  fold,
+  pseudoHeaderSum,
+  setIPv4HeaderChecksum,
+  sumBytewise,
+  sumWords,
+} from "./checksum.ts";
 
 Deno.test("sumWords and fold: RFC 1071's worked example, odd lengths and offsets", () => {
   const bytes = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
@@ -54,4 +61,26 @@ Deno.test("pseudoHeaderSum covers addresses, protocol and length for IPv4 and IP
   v6[8] = 0xfd;
   v6[39] = 2;
   assert.equal(pseudoHeaderSum(v6, 0, 6, 70000), 0xfd00 + 2 + 6 + 1 + (70000 - 65536));
+});
+
+Deno.test("sumWords (word loop) folds to what the byte loop folds to, at every alignment", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const memory = new Uint8Array(70_000).map(random);
+  for (const length of [0, 1, 63, 64, 65, 66, 67, 100, 1379, 1514, 9001, 65535]) {
+    for (let offset = 0; offset < 8; offset++) {
+      const view = memory.subarray(offset + 3, offset + 3 + length + 9);
+      for (let start = 0; start < 4; start++) {
+        const end = start + length;
+        const got = fold(sumWords(view, start, end, 0x1234));
+        assert.equal(
+          got,
+          fold(sumBytewise(view, start, end, 0x1234)),
+          `${length}@${offset}+${start}`,
+        );
+      }
+    }
+  }
+  const ones = new Uint8Array(65534).fill(0xff);
+  assert.equal(fold(sumWords(ones, 0, ones.length)), 0xffff);
 });

@@ -1,15 +1,17 @@
 /**
  * Reads from a TAP with offloads on (`IFF_VNET_HDR` + `TUNSETOFFLOAD`): each read is a
  * `virtio_net_hdr` followed by a frame that may be a whole TCP send of up to 64 KiB (the
- * kernel skipped segmentation, "TSO") and may lack its TCP/UDP checksum (the kernel left it to
- * the device, "checksum offload"). {@link segmentRead} turns such a read back into the
+ * kernel skipped segmentation, "TSO"), or a whole UDP send of a socket using `UDP_SEGMENT`
+ * (QUIC stacks do; "USO", kernels ≥ 6.2), and may lack its TCP/UDP checksum (the kernel left
+ * it to the device, "checksum offload"). {@link segmentRead} turns such a read back into the
  * ordinary, complete Ethernet frames the bridge would have sent one by one — the frames Weave's
  * sleeve protocol carries — so one read and a little arithmetic replace ~45 reads.
  *
  * Each segment is built in place in the read buffer: segment i's headers are written just
  * before its payload, over bytes of segments already handed on, so nothing is copied but the
  * headers. TCP rules as the kernel's own segmentation: sequence numbers advance by the payload,
- * FIN and PSH only on the last segment, CWR only on the first, IPv4 IDs count up.
+ * FIN and PSH only on the last segment, CWR only on the first, IPv4 IDs count up; UDP segments
+ * each get their own length and checksum.
  *
  * @module
  */
@@ -32,6 +34,7 @@ export const VNET_F_NEEDS_CSUM = 1;
 export const GSO_NONE = 0;
 export const GSO_TCPV4 = 1;
 export const GSO_TCPV6 = 4;
+export const GSO_UDP_L4 = 5;
 /** `gso_type` bit: the segments carry ECN (CWR only on the first). */
 export const GSO_ECN = 0x80;
 
@@ -39,6 +42,7 @@ const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;
 const PROTO_TCP = 6;
+const PROTO_UDP = 17;
 
 /** Why a read could not be turned into frames: negative results of {@link segmentRead}. */
 export const SegmentRefused = {
@@ -46,12 +50,12 @@ export const SegmentRefused = {
   short: -1,
   /** The checksum to complete lies outside the frame. */
   checksumOffset: -2,
-  /** A segmentation type we did not enable (UDP). */
+  /** A segmentation type we did not enable (UFO, tunnels). */
   gsoType: -3,
-  /** Segmentation asked for a frame that is not plain IPv4/IPv6 TCP. */
-  notTcp: -4,
+  /** Segmentation asked for a frame that is not plain IPv4/IPv6 TCP (UDP for USO). */
+  wrongProtocol: -4,
   /** No segment size, or no payload to cut. */
-  tcpHeader: -5,
+  noPayload: -5,
 } as const;
 
 /**
@@ -81,12 +85,14 @@ export function segmentRead(
     if (flags & VNET_F_NEEDS_CSUM) {
       const at = csumStart + csumOffset;
       if (at + 2 > frame.length || csumStart >= frame.length) return SegmentRefused.checksumOffset;
-      // The field holds the pseudo-header sum already: sum everything from csum_start.
-      put16(frame, at, finish(sumWords(frame, csumStart, frame.length)));
+      // The field holds the pseudo-header sum already: sum everything from csum_start. A zero
+      // result is sent as 0xffff, as the kernel does (for UDP, zero would mean "no checksum").
+      put16(frame, at, finish(sumWords(frame, csumStart, frame.length)) || 0xffff);
     }
     emit(frame);
     return 1;
   }
+  if (gsoType === GSO_UDP_L4) return segmentUdp(frame, gsoSize, emit);
   if (gsoType !== GSO_TCPV4 && gsoType !== GSO_TCPV6) return SegmentRefused.gsoType;
   return segmentTcp(frame, gsoSize, emit);
 }
@@ -107,24 +113,65 @@ export function ipOffset(frame: Uint8Array): number {
  * at `ip`, checked to lie within the frame with its own header; -1 otherwise.
  */
 export function tcpOffset(frame: Uint8Array, ip: number): number {
-  if (ip < 0 || frame.length < ip + 20) return -1;
-  const version = frame[ip] >> 4;
-  let tcp: number;
-  if (version === 4) {
-    const ihl = (frame[ip] & 0x0f) * 4;
-    if (ihl < 20 || frame[ip + 9] !== PROTO_TCP || (get16(frame, ip + 6) & 0x3fff) !== 0) {
-      return -1;
-    }
-    tcp = ip + ihl;
-  } else if (version === 6) {
-    if (frame.length < ip + 40 || frame[ip + 6] !== PROTO_TCP) return -1;
-    tcp = ip + 40;
-  } else {
-    return -1;
-  }
-  if (frame.length < tcp + 20) return -1;
+  const tcp = transportOffset(frame, ip, PROTO_TCP);
+  if (tcp < 0 || frame.length < tcp + 20) return -1;
   const thl = (frame[tcp + 12] >> 4) * 4;
   return thl >= 20 && frame.length >= tcp + thl ? tcp : -1;
+}
+
+/**
+ * Offset of the transport header of an IPv4 (no fragment) or IPv6 (no extension header)
+ * packet at `ip` carrying protocol `proto`; -1 otherwise.
+ */
+function transportOffset(frame: Uint8Array, ip: number, proto: number): number {
+  if (ip < 0 || frame.length < ip + 20) return -1;
+  const version = frame[ip] >> 4;
+  if (version === 4) {
+    const ihl = (frame[ip] & 0x0f) * 4;
+    if (ihl < 20 || frame[ip + 9] !== proto || (get16(frame, ip + 6) & 0x3fff) !== 0) {
+      return -1;
+    }
+    return ip + ihl;
+  }
+  if (version === 6 && frame.length >= ip + 40 && frame[ip + 6] === proto) return ip + 40;
+  return -1;
+}
+
+function segmentUdp(
+  frame: Uint8Array,
+  gsoSize: number,
+  emit: (frame: Uint8Array) => void,
+): number {
+  const ip = ipOffset(frame);
+  const udp = transportOffset(frame, ip, PROTO_UDP);
+  if (udp < 0 || frame.length < udp + 8) return SegmentRefused.wrongProtocol;
+  const v4 = frame[ip] >> 4 === 4;
+  const hdrEnd = udp + 8;
+  const payload = frame.length - hdrEnd;
+  if (gsoSize === 0 || payload <= 0) return SegmentRefused.noPayload;
+  const template = frame.slice(0, hdrEnd);
+  const id = v4 ? get16(frame, ip + 4) : 0;
+  let frames = 0;
+  for (let off = 0; off < payload; off += gsoSize) {
+    const len = Math.min(gsoSize, payload - off);
+    if (off > 0) frame.set(template, off);
+    const seg = frame.subarray(off, off + hdrEnd + len);
+    if (v4) {
+      put16(seg, ip + 2, hdrEnd - ip + len);
+      put16(seg, ip + 4, (id + frames) & 0xffff);
+      setIPv4HeaderChecksum(seg, ip);
+    } else {
+      put16(seg, ip + 4, 8 + len);
+    }
+    put16(seg, udp + 4, 8 + len);
+    seg[udp + 6] = 0;
+    seg[udp + 7] = 0;
+    const sum = pseudoHeaderSum(seg, ip, PROTO_UDP, 8 + len) + sumWords(seg, udp, seg.length);
+    put16(seg, udp + 6, finish(sum) || 0xffff);
+    emit(seg);
+    frames++;
+  }
+  return frames;
 }
 
 function segmentTcp(
@@ -134,11 +181,11 @@ function segmentTcp(
 ): number {
   const ip = ipOffset(frame);
   const tcp = tcpOffset(frame, ip);
-  if (tcp < 0) return SegmentRefused.notTcp;
+  if (tcp < 0) return SegmentRefused.wrongProtocol;
   const v4 = frame[ip] >> 4 === 4;
   const hdrEnd = tcp + (frame[tcp + 12] >> 4) * 4;
   const payload = frame.length - hdrEnd;
-  if (gsoSize === 0 || payload <= 0) return SegmentRefused.tcpHeader;
+  if (gsoSize === 0 || payload <= 0) return SegmentRefused.noPayload;
   const template = frame.slice(0, hdrEnd);
   const seq = get32(frame, tcp + 4);
   const tcpFlags = frame[tcp + 13];

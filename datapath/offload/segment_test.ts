@@ -7,11 +7,12 @@ import {
   tcpFrame,
   withVnetHeader,
 } from "./_frames_test_utils.ts";
-import { finish, put16, sumWords } from "./checksum.ts";
+import { finish, pseudoHeaderSum, put16, sumWords } from "./checksum.ts";
 import {
   GSO_ECN,
   GSO_TCPV4,
   GSO_TCPV6,
+  GSO_UDP_L4,
   segmentRead,
   SegmentRefused,
   VNET_F_NEEDS_CSUM,
@@ -158,11 +159,22 @@ Deno.test("segmentRead refuses hostile reads without handing anything on", () =>
       0,
       SegmentRefused.checksumOffset,
     ],
-    ["UDP segmentation", withVnetHeader(tcp, { ...gso, gsoType: 3 }), 0, SegmentRefused.gsoType],
-    ["TCP segmentation of UDP", withVnetHeader(udp, gso), 0, SegmentRefused.notTcp],
-    ["no segment size", withVnetHeader(tcp, { ...gso, gsoSize: 0 }), 0, SegmentRefused.tcpHeader],
-    ["truncated TCP header", withVnetHeader(tcp.subarray(0, 40), gso), 0, SegmentRefused.notTcp],
-    ["not IP", withVnetHeader(new Uint8Array(64), gso), 0, SegmentRefused.notTcp],
+    ["UFO", withVnetHeader(tcp, { ...gso, gsoType: 3 }), 0, SegmentRefused.gsoType],
+    [
+      "UDP segmentation of TCP",
+      withVnetHeader(tcp, { ...gso, gsoType: 5 }),
+      0,
+      SegmentRefused.wrongProtocol,
+    ],
+    ["TCP segmentation of UDP", withVnetHeader(udp, gso), 0, SegmentRefused.wrongProtocol],
+    ["no segment size", withVnetHeader(tcp, { ...gso, gsoSize: 0 }), 0, SegmentRefused.noPayload],
+    [
+      "truncated TCP header",
+      withVnetHeader(tcp.subarray(0, 40), gso),
+      0,
+      SegmentRefused.wrongProtocol,
+    ],
+    ["not IP", withVnetHeader(new Uint8Array(64), gso), 0, SegmentRefused.wrongProtocol],
   ];
   for (const [what, buf, length, expected] of cases) {
     const { result, frames } = collect(buf, length || buf.length);
@@ -170,3 +182,65 @@ Deno.test("segmentRead refuses hostile reads without handing anything on", () =>
     assert.equal(frames.length, 0, what);
   }
 });
+
+/** An Ethernet/IP/UDP frame 10.32.0.1:5353 → 10.32.0.2:443 (or fd00::1 → fd00::2). */
+function udpFrame(payload: Uint8Array, v6 = false): Uint8Array {
+  const ipLen = v6 ? 40 : 20;
+  const f = new Uint8Array(14 + ipLen + 8 + payload.length);
+  put16(f, 12, v6 ? 0x86dd : 0x0800);
+  if (v6) {
+    f.set([0x60, 0, 0, 0], 14);
+    put16(f, 18, 8 + payload.length);
+    f[20] = 17;
+    f[21] = 64;
+    f[22] = 0xfd;
+    f[37] = 1;
+    f[38] = 0xfd;
+    f[53] = 2;
+  } else {
+    f.set([0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 32, 0, 1, 10, 32, 0, 2], 14);
+    put16(f, 16, f.length - 14);
+  }
+  const udp = 14 + ipLen;
+  put16(f, udp, 5353);
+  put16(f, udp + 2, 443);
+  put16(f, udp + 4, 8 + payload.length);
+  f.set(payload, udp + 8);
+  return f;
+}
+
+/** The UDP checksum of a complete frame verifies (and is not the "none" value 0). */
+function udpChecksumValid(f: Uint8Array): boolean {
+  const v6 = f[14] >> 4 === 6;
+  const udp = 14 + (v6 ? 40 : 20);
+  const stored = (f[udp + 6] << 8) | f[udp + 7];
+  return stored !== 0 &&
+    finish(pseudoHeaderSum(f, 14, 17, f.length - udp) + sumWords(f, udp, f.length)) === 0;
+}
+
+for (const v6 of [false, true]) {
+  Deno.test(`segmentRead cuts a UDP${v6 ? "v6" : "v4"} send made with UDP_SEGMENT into datagrams`, () => {
+    const payload = pattern(3 * 1200 + 100);
+    const big = udpFrame(payload, v6);
+    const udp = 14 + (v6 ? 40 : 20);
+    const { result, frames } = collect(withVnetHeader(big, {
+      flags: VNET_F_NEEDS_CSUM,
+      gsoType: GSO_UDP_L4,
+      hdrLen: udp + 8,
+      gsoSize: 1200,
+      csumStart: udp,
+      csumOffset: 6,
+    }));
+    assert.equal(result, 4);
+    assert.deepEqual(frames.map((f) => f.length - udp - 8), [1200, 1200, 1200, 100]);
+    for (const [i, f] of frames.entries()) {
+      assert.ok(udpChecksumValid(f), `UDP checksum of ${i}`);
+      assert.equal((f[udp + 4] << 8) | f[udp + 5], f.length - udp, "UDP length");
+      assert.deepEqual(f.subarray(udp + 8), payload.subarray(i * 1200, i * 1200 + 1200));
+      if (!v6) {
+        assert.deepEqual([f[18], f[19]], [0x12, 0x34 + i], "IPv4 IDs count up");
+        assert.equal(finish(sumWords(f, 14, 34)), 0, "IPv4 header checksum");
+      }
+    }
+  });
+}
