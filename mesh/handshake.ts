@@ -10,11 +10,13 @@
  *    first framed message, sealed under the session key in password mode.
  *
  * Every step writes and reads concurrently, so neither side waits for the
- * other to read first, and what does not depend on the peer's answer goes in
- * the first write: the header, our flag (and key) and, without a password,
- * the features too. That is one round trip without a password and two with
- * one, instead of three; the bytes are the same, and the peer (Go's router
- * too) reads them as they come. The whole intro runs under one deadline
+ * other to read first. The dialler sends what does not depend on the peer's
+ * answer in its first write: the header, its flag (and key) and, without a
+ * password, the features too; the accepting side sends its header at once
+ * and the rest as soon as the dialler's header is valid (a stranger that
+ * connects learns only the header, as from Go). That is one round trip
+ * without a password and 1.5 with one, instead of three; the bytes are the
+ * same, and the peer (Go's router too) reads them as they come. The whole intro runs under one deadline
  * (10 s, like Go's `headerTimeout`). On error the caller must close the stream: a read
  * may still be pending on it.
  *
@@ -100,14 +102,16 @@ export async function performHandshake(
     const flag = pair
       ? Uint8Array.of(FLAG_ENCRYPTED, ...pair.publicKey)
       : Uint8Array.of(FLAG_PLAIN);
-    // Without a password the features frame needs no key: it goes with the header and flag.
+    // Without a password the features frame needs no key: it goes with the flag.
     const plainWriter = pair ? undefined : new FrameWriter({ outbound: opts.outbound });
-    const first = concat([
-      encodeProtocolHeader(PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION),
-      flag,
-      plainWriter ? plainWriter.frame(opts.features) : new Uint8Array(0),
-    ]);
-    const sessionKey = await exchange(io.writeAll(first), readIntro(io, pair, password));
+    const header = encodeProtocolHeader(PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION);
+    const rest = concat([flag, plainWriter ? plainWriter.frame(opts.features) : new Uint8Array(0)]);
+    // The dialler sends it all at once; the accepting side, which anyone can reach, sends only
+    // its header until the peer's header is valid (as Go: a stranger learns nothing more).
+    const sessionKey = await exchange(
+      io.writeAll(opts.outbound ? concat([header, rest]) : header),
+      readIntro(io, pair, password, opts.outbound ? undefined : rest),
+    );
     const writer = plainWriter ?? new FrameWriter({ key: sessionKey, outbound: opts.outbound });
     const reader = new FrameReader({ key: sessionKey, outbound: opts.outbound });
     const remoteFeatures = plainWriter
@@ -119,14 +123,19 @@ export async function performHandshake(
   }
 }
 
-/** Reads the peer's header and flag (and key); the session key in password mode. */
+/**
+ * Reads the peer's header, sends `afterHeader` (if any) once it is valid, then reads its flag
+ * (and key); the session key in password mode.
+ */
 async function readIntro(
   io: IntroStream,
   pair: KeyPair | undefined,
   password: Uint8Array | undefined,
+  afterHeader: Uint8Array | undefined,
 ): Promise<Uint8Array | undefined> {
   await readHeader(io);
-  return await readFlag(io, pair, password);
+  if (!afterHeader) return await readFlag(io, pair, password);
+  return await exchange(io.writeAll(afterHeader), readFlag(io, pair, password));
 }
 
 async function readHeader(io: IntroStream): Promise<void> {

@@ -448,7 +448,7 @@ Deno.test("frames after a handshake keep their own sequence in each direction", 
   b.close();
 });
 
-Deno.test("handshake sends all it can before hearing from the peer: one round trip without password, two with", async () => {
+Deno.test("handshake: the dialler sends all it can before hearing from the peer, the acceptor only its header", async () => {
   for (const password of [undefined, new TextEncoder().encode("pw")]) {
     const [ours, theirs] = memoryPair();
     const writes: number[] = [];
@@ -457,18 +457,29 @@ Deno.test("handshake sends all it can before hearing from the peer: one round tr
       writes.push(p.length);
       return write(p);
     };
+    const accepting: number[] = [];
+    const acceptorWrite = theirs.write.bind(theirs);
+    theirs.write = (p) => {
+      accepting.push(p.length);
+      return acceptorWrite(p);
+    };
     const done = performHandshake(ours, { outbound: true, features: featuresA, password });
     await new Promise((r) => setTimeout(r, 20)); // the peer says nothing yet
     const header = 7; // "weave" 1 2
     const flag = password ? 1 + 32 : 1;
     const features = password ? 0 : 4 + featuresA.length;
     assert.deepEqual(writes, [header + flag + features], password ? "password" : "plain");
-    // The peer answers; with a password our sealed features follow its key.
+    // The peer answers: its header at once, then (the dialler's being valid) the rest.
     const peer = performHandshake(theirs, { outbound: false, features: featuresB, password });
     const [a, b] = await Promise.all([done, peer]);
     assert.deepEqual(a.remoteFeatures, featuresB);
     assert.deepEqual(b.remoteFeatures, featuresA);
     assert.equal(writes.length, password ? 2 : 1);
+    assert.deepEqual(accepting, [
+      header,
+      flag + (password ? 0 : 4 + featuresB.length),
+      ...(password ? [4 + featuresB.length + 16] : []),
+    ]);
     ours.close();
     theirs.close();
   }
