@@ -3,7 +3,8 @@
  * ring it is simply recorded; in a range of ours it is taken from our space
  * unless another identifier holds it; in another peer's range that peer is
  * asked for it and the call waits, until the peer gives it or denies it
- * ("owned by other peer"). While the ring is not there yet the claim fails,
+ * ("owned by other peer"); a peer not reachable yet is waited for up to
+ * {@link CLAIM_UNREACHABLE_GRACE_MS} (Weave denies at once). While the ring is not there yet the claim fails,
  * or, for a restored container, waits.
  *
  * @module
@@ -17,6 +18,12 @@ import { establishRing } from "./_ring_seed.ts";
 import { peerText } from "./ring_entries.ts";
 import { answerWhenDurable, sendSpaceRequest } from "./_sending.ts";
 import { addOwned, ownerToken } from "./_space_sync.ts";
+
+/**
+ * How long a claim of an address owned by a peer we cannot reach waits for it to become
+ * reachable before it fails with "owned by other peer" (two IPAM ticks).
+ */
+export const CLAIM_UNREACHABLE_GRACE_MS = 10_000;
 
 /** Tries a waiting claim; true when it is finished (succeeded or failed). */
 export function tryClaim(s: AllocatorState, op: ClaimOp): boolean {
@@ -57,6 +64,10 @@ export function tryClaim(s: AllocatorState, op: ClaimOp): boolean {
       op.done.resolve();
       return false;
     }
+    // Weave denies at once; a peer that cannot be reached *yet* (its topology still on the way,
+    // as right after launch behind another peer) gets a grace period, retried every tick.
+    op.unreachableSince ??= s.clock();
+    if (s.clock() - op.unreachableSince < CLAIM_UNREACHABLE_GRACE_MS) return false;
     deniedBy(s, op, owner);
     return true;
   }
@@ -101,12 +112,21 @@ function deniedBy(s: AllocatorState, op: ClaimOp, owner: PeerName): void {
   );
 }
 
-/** `sender` refused space in `range`: fails the waiting claims of addresses in it. */
+/**
+ * `sender` refused space in `range`: fails the waiting claims of addresses in it that `sender`
+ * still owns in our ring. A claim whose address has meanwhile moved to another peer (our ring
+ * learnt it, e.g. from the ring the sender sent just before) stays, asking the new owner.
+ */
 export function claimsDenied(s: AllocatorState, sender: PeerName, range: Range): void {
   for (const op of [...s.claims]) {
-    if (op.cidr.addr >= range.start && op.cidr.addr < range.end) {
-      s.claims.splice(s.claims.indexOf(op), 1);
-      deniedBy(s, op, sender);
+    const addr = op.cidr.addr;
+    if (addr < range.start || addr >= range.end) continue;
+    if (s.ring.contains(addr) && s.ring.owner(addr) !== sender) {
+      s.log.debug(`${ipText(addr)} moved on from ${peerText(sender)}; asking its new owner`);
+      if (tryClaim(s, op)) s.claims.splice(s.claims.indexOf(op), 1);
+      continue;
     }
+    s.claims.splice(s.claims.indexOf(op), 1);
+    deniedBy(s, op, sender);
   }
 }

@@ -115,6 +115,10 @@ export function donateSpace(s: AllocatorState, requested: Range, to: PeerName): 
     broadcast(s);
   }
   afterDurable(s, () => {
+    // The ring first (Go sends it after the denial): a peer that asked us for an address we
+    // gave away meanwhile then learns the new owner before our "no", and asks that owner
+    // instead of failing (see claimsDenied).
+    sendRingUpdateNow(s, to);
     if (denied) {
       unicast(
         s,
@@ -122,6 +126,5 @@ export function donateSpace(s: AllocatorState, requested: Range, to: PeerName): 
         encodeIpamUnicast({ type: IpamMessageType.SpaceRequestDenied, range: requested }),
       );
     }
-    sendRingUpdateNow(s, to);
   });
 }

@@ -68,6 +68,8 @@ export interface ClaimOp {
   /** Succeed (and keep trying) when the owner is not known yet. */
   noErrorOnUnknown: boolean;
   done: Once<void>;
+  /** When the claim first found its owner unreachable (clock ms). */
+  unreachableSince?: number;
 }
 
 /** Wait for the ring to exist. */

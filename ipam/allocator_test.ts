@@ -4,6 +4,7 @@ import { formatPeerName } from "../lib/peer_name.ts";
 import { FakeMesh } from "./_fake_mesh.ts";
 import { FakeStore } from "./fake_store.ts";
 import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
+import { CLAIM_UNREACHABLE_GRACE_MS } from "./_claim_ops.ts";
 import { RingError } from "./ring.ts";
 import { IpamStoreCorruptError } from "./store.ts";
 
@@ -331,4 +332,59 @@ Deno.test("Allocator: a cancelled allocation leaves the queue", async () => {
   await assert.rejects(p, /Allocate request for x cancelled/);
   assert.equal(a.alloc.report().PendingAllocates, null);
   a.alloc.stop();
+});
+
+Deno.test("Allocator: a claim waits a grace period for an owner not reachable yet", async () => {
+  const now = { t: 1_000_000 };
+  const [mesh, peers] = await cluster([A, B], {
+    init: "seed=02:00:00:00:00:01,02:00:00:00:00:02",
+    now,
+  });
+  const [a, b] = peers;
+  const onB = { addr: 0x0a280005, prefix: 12 }; // 10.40.0.5, in B's half
+  mesh.setLink(A, B, false); // B is in the ring but cannot be reached (yet)
+  let settled: string | undefined;
+  const waiting = a.alloc.claim("c1", onB).then(() => settled = "ok", (e) => settled = e.message);
+  await mesh.deliverAll();
+  assert.equal(settled, undefined, "not denied at once");
+  now.t += CLAIM_UNREACHABLE_GRACE_MS - 1;
+  a.alloc.tick();
+  await mesh.deliverAll();
+  assert.equal(settled, undefined, "still within the grace period");
+  mesh.setLink(A, B, true); // the topology arrived: B answers
+  a.alloc.tick();
+  await mesh.deliverAll();
+  await waiting;
+  assert.equal(settled, "ok");
+  assert.deepEqual(b.alloc.report().Entries.length > 0, true);
+
+  mesh.setLink(A, B, false);
+  const late = a.alloc.claim("c2", { addr: 0x0a280009, prefix: 12 });
+  await mesh.deliverAll();
+  now.t += CLAIM_UNREACHABLE_GRACE_MS;
+  a.alloc.tick();
+  await assert.rejects(late, /address 10.40.0.9 is owned by other peer 02:00:00:00:00:02 \(h2\)/);
+  stopAll(peers);
+});
+
+Deno.test("Allocator: a claim sent to a peer that gave the address away follows it to its new owner", async () => {
+  const [mesh, peers] = await cluster([A, B, C], { init: "seed=02:00:00:00:00:01" });
+  const [, b, c] = peers;
+  mesh.gossipAll();
+  await mesh.deliverAll();
+  // B gets space from A while C hears nothing of it: C's ring still says A owns everything.
+  mesh.drop = (m) => m.to === C;
+  const allocated = b.alloc.allocate("x");
+  await mesh.deliverAll();
+  const got = await allocated;
+  mesh.drop = undefined;
+  const target = { addr: got.addr + 1, prefix: 12 }; // in B's range now
+  assert.match(b.alloc.report().Entries.map((e) => e.Peer).join(), /02:00:00:00:00:02/);
+  const claimed = c.alloc.claim("c", target);
+  await mesh.deliverAll({ random: () => 0 }); // in order, as over TCP
+  await claimed; // A says no after sending its ring; C asks B, which gives it
+  const other = b.alloc.claim("other", target);
+  await mesh.deliverAll();
+  await assert.rejects(other, /owned by other peer 02:00:00:00:00:03 \(h3\)/, "C holds it now");
+  stopAll(peers);
 });

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { Allocator } from "../ipam/allocator.ts";
+import { CLAIM_UNREACHABLE_GRACE_MS } from "../ipam/_claim_ops.ts";
 import { FakeStore } from "../ipam/fake_store.ts";
 import { discardLogger } from "../lib/log.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 
 const US = 0x020000000001n;
 
-/** A started allocator over 10.32.0.0/12 (no mesh, no timer) and its adapter. */
+/** A started allocator over 10.32.0.0/12 (no mesh, no timer, a clock to move) and its adapter. */
 async function rig(init: string) {
   const store = new FakeStore();
+  const now = { t: 1_000_000 };
   const alloc = new Allocator({
     ourName: US,
     ourUID: 1n,
@@ -19,9 +21,10 @@ async function rig(init: string) {
     log: discardLogger,
     peers: () => [],
     tickMs: 0,
+    clock: () => now.t,
   });
   await alloc.start();
-  return { alloc, store, ipam: plumbingIpam(alloc), [Symbol.dispose]: () => alloc.stop() };
+  return { alloc, store, now, ipam: plumbingIpam(alloc), [Symbol.dispose]: () => alloc.stop() };
 }
 
 const owned = (alloc: Allocator) =>
@@ -49,8 +52,13 @@ Deno.test("plumbingIpam.claim of an address another peer owns names that peer", 
   assert.ok(theirs, JSON.stringify(r.alloc.report().Entries));
   const [a, b, c, d] = theirs.Token.split(".").map(Number);
   const addr = `${a}.${b}.${c}.${d + 1}`;
+  const claim = r.ipam.claim("c1", `${addr}/12`, never);
+  // The owner is not reachable: the claim waits (Weave fails at once), then fails.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  r.now.t += CLAIM_UNREACHABLE_GRACE_MS;
+  r.alloc.tick();
   await assert.rejects(
-    r.ipam.claim("c1", `${addr}/12`, never),
+    claim,
     new RegExp(`^Error: address ${addr.replaceAll(".", "\\.")} is owned by other peer 02:00`),
   );
   assert.deepEqual(owned(r.alloc), {});
