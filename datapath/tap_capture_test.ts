@@ -91,28 +91,46 @@ Deno.test({
   },
 });
 
+/**
+ * Runs `fn` with a namespace holding an offloading TAP "wttap0" (10.9.0.1/24, with 10.9.0.2 at
+ * {@link PEER_MAC}) and a running capture of it; removes both afterwards.
+ */
+async function withOffloadTap(
+  fn: (t: { ns: string; captured: Uint8Array[]; capture: TapCapture }) => Promise<void>,
+): Promise<void> {
+  const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
+  ip("netns", "add", ns);
+  try {
+    const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
+    const captured: Uint8Array[] = [];
+    const capture = new TapCapture({
+      tap,
+      handler: (f) => captured.push(f.slice()),
+      log: memoryLogger("debug"),
+    });
+    try {
+      assert.ok(tap.vnetHeader && tap.offloads, "this kernel takes TAP offloads");
+      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
+      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
+      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
+      capture.start();
+      await fn({ ns, captured, capture });
+    } finally {
+      await capture.stop();
+    }
+  } finally {
+    ip("netns", "del", ns);
+  }
+}
+
 Deno.test({
   name: `TapCapture with offloads: a TCP peer played at frame level talks to the kernel${
     skip ? ` (ignored: ${skip})` : ""
   }`,
   ignore: skip !== undefined,
-  async fn() {
-    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
-    ip("netns", "add", ns);
-    try {
-      const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
-      assert.ok(tap.vnetHeader && tap.offloads, "this kernel takes TAP offloads");
-      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
-      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
-      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
+  fn: () =>
+    withOffloadTap(async ({ ns, captured, capture }) => {
       using listener = withNetns(ns, () => Deno.listen({ hostname: "10.9.0.1", port: 5555 }));
-      const captured: Uint8Array[] = [];
-      const capture = new TapCapture({
-        tap,
-        handler: (f) => captured.push(f.slice()),
-        log: memoryLogger("debug"),
-      });
-      capture.start();
       // We are 10.9.0.2:40000; every frame we send uses these fields.
       const us = {
         src: [10, 9, 0, 2],
@@ -187,12 +205,8 @@ Deno.test({
         try {
           conn.close();
         } catch { /* closed by the guard */ }
-        await capture.stop();
       }
-    } finally {
-      ip("netns", "del", ns);
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -200,21 +214,8 @@ Deno.test({
     skip ? ` (ignored: ${skip})` : ""
   }`,
   ignore: skip !== undefined,
-  async fn() {
-    const ns = `wt${crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")}`;
-    ip("netns", "add", ns);
-    try {
-      const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
-      ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
-      ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
-      ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
-      const captured: Uint8Array[] = [];
-      const capture = new TapCapture({
-        tap,
-        handler: (f) => captured.push(f.slice()),
-        log: memoryLogger("debug"),
-      });
-      capture.start();
+  fn: () =>
+    withOffloadTap(async ({ ns, captured, capture }) => {
       const socket = withNetns(ns, () => UdpSocket.open({ host: "10.9.0.1", port: 0 }));
       try {
         const train = new Uint8Array(pattern(5 * 1000 + 300, 11));
@@ -237,12 +238,8 @@ Deno.test({
         assert.ok(stats.reads < stats.captured, `one read for the send: ${JSON.stringify(stats)}`);
       } finally {
         await socket.close();
-        await capture.stop();
       }
-    } finally {
-      ip("netns", "del", ns);
-    }
-  },
+    }),
 });
 
 Deno.test({

@@ -137,6 +137,44 @@ function transportOffset(frame: Uint8Array, ip: number, proto: number): number {
   return -1;
 }
 
+/**
+ * Cuts the payload after `hdrEnd` into segments of `gsoSize` bytes, each preceded by a copy of
+ * the headers written over bytes already handed on, with its IP length (and IPv4 ID and header
+ * checksum) set; `finishL4(seg, offset, length)` completes the transport header, then `emit`
+ * gets the segment. Returns the number of segments.
+ */
+function cut(
+  frame: Uint8Array,
+  ip: number,
+  hdrEnd: number,
+  gsoSize: number,
+  finishL4: (seg: Uint8Array, offset: number, length: number, last: boolean) => void,
+  emit: (frame: Uint8Array) => void,
+): number {
+  const payload = frame.length - hdrEnd;
+  const v4 = frame[ip] >> 4 === 4;
+  const template = frame.slice(0, hdrEnd);
+  const id = v4 ? get16(frame, ip + 4) : 0;
+  let frames = 0;
+  for (let off = 0; off < payload; off += gsoSize) {
+    const len = Math.min(gsoSize, payload - off);
+    // Headers go right before this segment's payload, over bytes already handed on.
+    if (off > 0) frame.set(template, off);
+    const seg = frame.subarray(off, off + hdrEnd + len);
+    if (v4) {
+      put16(seg, ip + 2, hdrEnd - ip + len);
+      put16(seg, ip + 4, (id + frames) & 0xffff);
+      setIPv4HeaderChecksum(seg, ip);
+    } else {
+      put16(seg, ip + 4, hdrEnd - ip - 40 + len);
+    }
+    finishL4(seg, off, len, off + len >= payload);
+    emit(seg);
+    frames++;
+  }
+  return frames;
+}
+
 function segmentUdp(
   frame: Uint8Array,
   gsoSize: number,
@@ -145,33 +183,15 @@ function segmentUdp(
   const ip = ipOffset(frame);
   const udp = transportOffset(frame, ip, PROTO_UDP);
   if (udp < 0 || frame.length < udp + 8) return SegmentRefused.wrongProtocol;
-  const v4 = frame[ip] >> 4 === 4;
   const hdrEnd = udp + 8;
-  const payload = frame.length - hdrEnd;
-  if (gsoSize === 0 || payload <= 0) return SegmentRefused.noPayload;
-  const template = frame.slice(0, hdrEnd);
-  const id = v4 ? get16(frame, ip + 4) : 0;
-  let frames = 0;
-  for (let off = 0; off < payload; off += gsoSize) {
-    const len = Math.min(gsoSize, payload - off);
-    if (off > 0) frame.set(template, off);
-    const seg = frame.subarray(off, off + hdrEnd + len);
-    if (v4) {
-      put16(seg, ip + 2, hdrEnd - ip + len);
-      put16(seg, ip + 4, (id + frames) & 0xffff);
-      setIPv4HeaderChecksum(seg, ip);
-    } else {
-      put16(seg, ip + 4, 8 + len);
-    }
+  if (gsoSize === 0 || frame.length <= hdrEnd) return SegmentRefused.noPayload;
+  return cut(frame, ip, hdrEnd, gsoSize, (seg, _off, len) => {
     put16(seg, udp + 4, 8 + len);
     seg[udp + 6] = 0;
     seg[udp + 7] = 0;
     const sum = pseudoHeaderSum(seg, ip, PROTO_UDP, 8 + len) + sumWords(seg, udp, seg.length);
     put16(seg, udp + 6, finish(sum) || 0xffff);
-    emit(seg);
-    frames++;
-  }
-  return frames;
+  }, emit);
 }
 
 function segmentTcp(
@@ -182,28 +202,11 @@ function segmentTcp(
   const ip = ipOffset(frame);
   const tcp = tcpOffset(frame, ip);
   if (tcp < 0) return SegmentRefused.wrongProtocol;
-  const v4 = frame[ip] >> 4 === 4;
   const hdrEnd = tcp + (frame[tcp + 12] >> 4) * 4;
-  const payload = frame.length - hdrEnd;
-  if (gsoSize === 0 || payload <= 0) return SegmentRefused.noPayload;
-  const template = frame.slice(0, hdrEnd);
+  if (gsoSize === 0 || frame.length <= hdrEnd) return SegmentRefused.noPayload;
   const seq = get32(frame, tcp + 4);
   const tcpFlags = frame[tcp + 13];
-  const id = v4 ? get16(frame, ip + 4) : 0;
-  let frames = 0;
-  for (let off = 0; off < payload; off += gsoSize) {
-    const len = Math.min(gsoSize, payload - off);
-    const last = off + len >= payload;
-    // Headers go right before this segment's payload, over bytes already handed on.
-    if (off > 0) frame.set(template, off);
-    const seg = frame.subarray(off, off + hdrEnd + len);
-    if (v4) {
-      put16(seg, ip + 2, hdrEnd - ip + len);
-      put16(seg, ip + 4, (id + frames) & 0xffff);
-      setIPv4HeaderChecksum(seg, ip);
-    } else {
-      put16(seg, ip + 4, hdrEnd - tcp + len);
-    }
+  return cut(frame, ip, hdrEnd, gsoSize, (seg, off, len, last) => {
     put32(seg, tcp + 4, (seq + off) >>> 0);
     let f = tcpFlags;
     if (!last) f &= ~(TCP_FIN | TCP_PSH);
@@ -217,8 +220,5 @@ function segmentTcp(
       tcp + 16,
       finish(pseudoHeaderSum(seg, ip, PROTO_TCP, l4) + sumWords(seg, tcp, seg.length)),
     );
-    emit(seg);
-    frames++;
-  }
-  return frames;
+  }, emit);
 }
