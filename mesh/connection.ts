@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { concatBytes } from "../lib/bytes.ts";
 import type { Logger } from "../lib/log.ts";
 import type { TimerId } from "../lib/timer.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
@@ -301,7 +302,7 @@ export class LocalConnection {
   async #drain(): Promise<void> {
     try {
       while (this.#outbox.length > 0 && !this.#closed) {
-        const batch = concatFrames(this.#outbox);
+        const batch = concatBytes(this.#outbox);
         this.#outbox = [];
         this.writeCount++;
         await writeAll(this.#stream, batch);
@@ -352,20 +353,6 @@ export class HandshakeError extends Error {
     super(message, options);
     this.name = "HandshakeError";
   }
-}
-
-/** One buffer holding `frames` back to back (the frame itself when there is one). */
-function concatFrames(frames: Uint8Array[]): Uint8Array {
-  if (frames.length === 1) return frames[0];
-  let length = 0;
-  for (const f of frames) length += f.length;
-  const out = new Uint8Array(length);
-  let off = 0;
-  for (const f of frames) {
-    out.set(f, off);
-    off += f.length;
-  }
-  return out;
 }
 
 async function writeAll(stream: Duplex, bytes: Uint8Array): Promise<void> {

@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
+import { concatBytes } from "../lib/bytes.ts";
 import { seal, SEAL_OVERHEAD, tcpNonce } from "./crypto.ts";
 import { FrameReader, FrameWriter, LENGTH_PREFIX_SIZE, MAX_TCP_MESSAGE_SIZE } from "./framing.ts";
 
 const key = crypto.getRandomValues(new Uint8Array(32));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, off), off += p.length;
-  return out;
-}
 
 function drain(reader: FrameReader): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -60,7 +54,7 @@ Deno.test("writer and reader round-trip with and without a key, in both directio
       const w = new FrameWriter({ key: k, outbound });
       const r = new FrameReader({ key: k, outbound: !outbound });
       const msgs = sampleMessages();
-      r.push(concat(msgs.map((m) => w.frame(m))));
+      r.push(concatBytes(msgs.map((m) => w.frame(m))));
       assert.deepEqual(drain(r), msgs);
       assert.equal(r.buffered, 0);
       assert.equal(r.next(), null);
@@ -72,7 +66,7 @@ Deno.test("FrameReader gives the same messages for byte-by-byte and random chunk
   for (const k of [undefined, key]) {
     const msgs = sampleMessages();
     const w = new FrameWriter({ key: k, outbound: true });
-    const stream = concat(msgs.map((m) => w.frame(m)));
+    const stream = concatBytes(msgs.map((m) => w.frame(m)));
     const oneByOne = new FrameReader({ key: k, outbound: false });
     const got: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i++) {
@@ -126,9 +120,12 @@ Deno.test("FrameReader with the wrong key, polarity or order fails to decrypt", 
   const otherKey = key.slice();
   otherKey[31] ^= 0x80;
   const cases = [
-    { reader: new FrameReader({ key: otherKey, outbound: false }), stream: concat(frames) },
-    { reader: new FrameReader({ key, outbound: true }), stream: concat(frames) },
-    { reader: new FrameReader({ key, outbound: false }), stream: concat([frames[1], frames[0]]) },
+    { reader: new FrameReader({ key: otherKey, outbound: false }), stream: concatBytes(frames) },
+    { reader: new FrameReader({ key, outbound: true }), stream: concatBytes(frames) },
+    {
+      reader: new FrameReader({ key, outbound: false }),
+      stream: concatBytes([frames[1], frames[0]]),
+    },
   ];
   for (const { reader, stream } of cases) {
     reader.push(stream);

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { concatBytes } from "../lib/bytes.ts";
 import { deriveSessionKey, generateEphemeralKeyPair, KEY_LENGTH, type KeyPair } from "./crypto.ts";
 import { FrameReader, FrameWriter } from "./framing.ts";
 import {
@@ -105,11 +106,14 @@ export async function performHandshake(
     // Without a password the features frame needs no key: it goes with the flag.
     const plainWriter = pair ? undefined : new FrameWriter({ outbound: opts.outbound });
     const header = encodeProtocolHeader(PROTOCOL_MIN_VERSION, PROTOCOL_MAX_VERSION);
-    const rest = concat([flag, plainWriter ? plainWriter.frame(opts.features) : new Uint8Array(0)]);
+    const rest = concatBytes([
+      flag,
+      plainWriter ? plainWriter.frame(opts.features) : new Uint8Array(0),
+    ]);
     // The dialler sends it all at once; the accepting side, which anyone can reach, sends only
     // its header until the peer's header is valid (as Go: a stranger learns nothing more).
     const sessionKey = await exchange(
-      io.writeAll(opts.outbound ? concat([header, rest]) : header),
+      io.writeAll(opts.outbound ? concatBytes([header, rest]) : header),
       readIntro(io, pair, password, opts.outbound ? undefined : rest),
     );
     const writer = plainWriter ?? new FrameWriter({ key: sessionKey, outbound: opts.outbound });
@@ -284,14 +288,4 @@ class Deadline {
     clearTimeout(this.#timer);
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

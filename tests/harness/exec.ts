@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../lib/bytes.ts";
 
 /** The outcome of one command. */
 export interface ExecResult {
@@ -122,7 +123,7 @@ function collect(stream: ReadableStream<Uint8Array>): Collector {
       // Cancelled after the grace period, or the pipe broke: keep what arrived.
     }
   })();
-  const text = () => new TextDecoder().decode(concat(chunks));
+  const text = () => new TextDecoder().decode(concatBytes(chunks));
   return {
     async settle() {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -138,16 +139,6 @@ function collect(stream: ReadableStream<Uint8Array>): Collector {
       return text();
     },
   };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
 }
 
 const SIGNALS: Partial<Record<Deno.Signal, number>> = {
