@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { normalizeUint, writeNormalized } from "./gob/primitives.ts";
+import { normalizeUint, writeNormalized, writeString } from "./gob/primitives.ts";
 
-const utf8Encoder = new TextEncoder();
 /** Thrown by the fast encoder at input the generic encoder must judge. */
 export const UNEXPECTED = new Error("Cannot encode topology on the fast path: unexpected input");
 const nameView = new DataView(new ArrayBuffer(8));
@@ -44,30 +43,10 @@ export class Sink {
     this.pos = writeNormalized(normalizeUint(value), this.buf, this.pos);
   }
 
-  /** Appends a string with its length: ASCII below 128 characters inline, else encodeInto. */
+  /** Appends a string with its length. */
   string(value: string): void {
-    const n = value.length;
-    this.ensure(9 + 3 * n);
-    const buf = this.buf;
-    const at = this.pos;
-    if (n < 128) {
-      let i = 0;
-      for (; i < n; i++) {
-        const c = value.charCodeAt(i);
-        if (c > 127) break;
-        buf[at + 1 + i] = c;
-      }
-      if (i === n) {
-        buf[at] = n;
-        this.pos = at + 1 + n;
-        return;
-      }
-    }
-    const room = n < 43 ? 1 : 4; // prefix of 3n: one byte below 128, at most 4 bytes
-    const { written } = utf8Encoder.encodeInto(value, buf.subarray(at + room));
-    const start = writeNormalized(written, buf, at);
-    if (start !== at + room) buf.copyWithin(start, at + room, at + room + written);
-    this.pos = start + written;
+    this.ensure(9 + 3 * value.length);
+    this.pos = writeString(value, this.buf, this.pos);
   }
 
   /** Appends NameByte as field 0 (always sent: 6 bytes, the name's low 48 bits as peerNameToBytes). */

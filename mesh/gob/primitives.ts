@@ -302,6 +302,35 @@ export function decodeString(
 }
 
 /**
+ * Writes `value` as a gob string (its UTF-8 length, then the bytes) at `at`; returns the end.
+ * The caller makes room for the worst case, `9 + 3 * value.length` bytes. ASCII below 128
+ * characters is copied inline; other text goes through `encodeInto`.
+ */
+export function writeString(value: string, buf: Uint8Array, at: number): number {
+  const n = value.length;
+  if (n < 128) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 127) break;
+      buf[at + 1 + i] = c;
+    }
+    if (i === n) {
+      buf[at] = n;
+      return at + 1 + n;
+    }
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: leave room for that
+  // length's prefix, then close the gap if the real prefix is shorter.
+  const room = normalizedLength(3 * n);
+  const { written } = utf8Encoder.encodeInto(value, buf.subarray(at + room));
+  const prefix = normalizedLength(written);
+  if (prefix !== room) buf.copyWithin(at + prefix, at + room, at + room + written);
+  writeNormalized(written, buf, at);
+  return at + prefix + written;
+}
+
+/**
  * A growable output buffer with the gob primitive writers, for building
  * messages whose length is known only at the end.
  *
@@ -372,31 +401,8 @@ export class GobWriter {
 
   /** Appends a string as UTF-8 with its length. */
   string(value: string): void {
-    const n = value.length;
-    this.#reserve(9 + 3 * n);
-    const buf = this.#buf;
-    const at = this.#len;
-    if (n < 128) {
-      let i = 0;
-      for (; i < n; i++) {
-        const c = value.charCodeAt(i);
-        if (c > 127) break;
-        buf[at + 1 + i] = c;
-      }
-      if (i === n) {
-        buf[at] = n;
-        this.#len = at + 1 + n;
-        return;
-      }
-    }
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: leave room for that
-    // length's prefix, then close the gap if the real prefix is shorter.
-    const room = normalizedLength(3 * n);
-    const { written } = utf8Encoder.encodeInto(value, buf.subarray(at + room));
-    const prefix = normalizedLength(written);
-    if (prefix !== room) buf.copyWithin(at + prefix, at + room, at + room + written);
-    writeNormalized(written, buf, at);
-    this.#len = at + prefix + written;
+    this.#reserve(9 + 3 * value.length);
+    this.#len = writeString(value, this.#buf, this.#len);
   }
 
   /** Appends bytes as they are. */
