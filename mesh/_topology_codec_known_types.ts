@@ -33,12 +33,13 @@ const MAX_REMEMBERED = 256;
 const remembered = new Map<string, Adoption>();
 
 /**
- * The end of the run of type-definition messages starting at `offset` (`offset` itself when
- * the message there is a value); -1 when the framing is broken.
+ * The end of the run of type-definition messages starting at `offset` in `r`'s bytes (`offset`
+ * itself when the message there is a value); -1 when the framing is broken. Moves `r`.
  */
-export function definitionsEnd(bytes: Uint8Array, offset: number): number {
-  const r = new GobReader(bytes);
+export function definitionsEnd(r: GobReader, offset: number): number {
+  const bytes = r.bytes;
   let at = offset;
+  r.end = bytes.length;
   try {
     while (at < bytes.length) {
       r.pos = at;
@@ -81,14 +82,16 @@ export function forgetDefinitions(): void {
 class Definitions {
   #seen = "";
   readonly #reader: FastTopologyReader;
+  readonly #framing: GobReader;
 
-  constructor(reader: FastTopologyReader) {
+  constructor(reader: FastTopologyReader, bytes: Uint8Array) {
     this.#reader = reader;
+    this.#framing = new GobReader(bytes);
   }
 
   /** Adopts the definitions at `offset`; their end, or -1 when they were not met before. */
   adoptAt(bytes: Uint8Array, offset: number): number {
-    const end = definitionsEnd(bytes, offset);
+    const end = definitionsEnd(this.#framing, offset);
     if (end <= offset) return end;
     this.#seen += definitionsKey(bytes, offset, end);
     const known = remembered.get(this.#seen);
@@ -105,7 +108,7 @@ class Definitions {
 export function decodeKnownTypes(bytes: Uint8Array): TopologyEntry[] | undefined {
   if (remembered.size === 0) return undefined;
   const reader = new FastTopologyReader(bytes);
-  const definitions = new Definitions(reader);
+  const definitions = new Definitions(reader, bytes);
   const entries: TopologyEntry[] = [];
   let offset = 0;
   while (offset < bytes.length) {

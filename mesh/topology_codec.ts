@@ -24,7 +24,7 @@
  */
 import { GobStreamDecoder } from "./gob/decoder.ts";
 import { GobEncoder } from "./gob/encoder.ts";
-import { GobWriter } from "./gob/primitives.ts";
+import { GobReader, GobWriter } from "./gob/primitives.ts";
 import {
   type Decoded,
   FastTopologyReader,
@@ -111,6 +111,7 @@ function decodePairs(bytes: Uint8Array, fast: FastTopologyReader | undefined): T
   const entries: TopologyEntry[] = [];
   let offset = 0;
   let seen = "";
+  const framing = fast ? new GobReader(bytes) : undefined;
   while (offset < bytes.length) {
     const summary: Decoded<PeerSummary> = fast?.peer(offset) ?? decoder.next(bytes, offset);
     if (summary.offset >= bytes.length) {
@@ -126,8 +127,8 @@ function decodePairs(bytes: Uint8Array, fast: FastTopologyReader | undefined): T
     const connections = "fast" in list ? list.fast : toConnections(list.item);
     if (fast) {
       fast.learn(summary, list);
-      seen = remember(bytes, offset, summary, "peer", seen);
-      seen = remember(bytes, summary.offset, list, "list", seen);
+      seen = remember(framing!, offset, summary, "peer", seen);
+      seen = remember(framing!, summary.offset, list, "list", seen);
     }
     entries.push({ peer, connections });
     offset = list.offset;
@@ -140,18 +141,18 @@ function decodePairs(bytes: Uint8Array, fast: FastTopologyReader | undefined): T
  * so far (`seen` and those right before it), for later payloads; returns the new `seen`.
  */
 function remember(
-  bytes: Uint8Array,
+  framing: GobReader,
   start: number,
   d: Decoded<unknown>,
   role: "peer" | "list",
   seen: string,
 ): string {
-  const end = definitionsEnd(bytes, start);
+  // A value the fast reader took had no definitions before it (it starts at `start`).
+  if (!("item" in d)) return seen;
+  const end = definitionsEnd(framing, start);
   if (end <= start) return seen;
-  const definitions = seen + definitionsKey(bytes, start, end);
-  const codes = "item" in d
-    ? (role === "peer" ? peerCodes(d.item.type) : listCodes(d.item.type))
-    : undefined;
-  if (codes && "item" in d) rememberDefinitions(definitions, { id: d.item.typeId, role, codes });
+  const definitions = seen + definitionsKey(framing.bytes, start, end);
+  const codes = role === "peer" ? peerCodes(d.item.type) : listCodes(d.item.type);
+  if (codes) rememberDefinitions(definitions, { id: d.item.typeId, role, codes });
   return definitions;
 }
