@@ -14,7 +14,9 @@
  * Data path: {@link SleeveForwarder.forward} picks the DF or non-DF path (`choosePath`),
  * copies the frame into that path's {@link FrameBatch}, and flushes the batches in a
  * microtask — after the caller's synchronous burst (a TAP or UDP drain loop), so one datagram
- * carries up to 100 frames. Encryption seals the batch into the overlay's shared send buffer.
+ * carries up to 100 frames. Encryption seals the batch into the overlay's shared send buffer;
+ * the datagram is then queued on the overlay's train (train.ts), which sends a burst's
+ * datagrams to one peer with one system call. Heartbeats and probes are sent at once.
  * Received datagrams are opened into the overlay's shared receive buffer and split in place;
  * data frames go to the frame consumer with a reused key object.
  *
