@@ -1,13 +1,13 @@
 /**
  * Test support: loads Weave Net 2.8.1's captured outputs from
- * `/work/shared/spec/samples` (see its README) as typed values.
+ * `testdata/samples` (see its README) as typed values.
  *
  * @module
  */
 import type { WeaveReport } from "./report.ts";
 
 /** Folder holding the captured samples. */
-export const SAMPLES_DIR = "/work/shared/spec/samples";
+export const SAMPLES_DIR = new URL("../testdata/samples", import.meta.url).pathname;
 
 /** The sample scenarios with their hosts. */
 export const SAMPLE_HOSTS: readonly (readonly [string, string])[] = [

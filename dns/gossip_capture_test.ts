@@ -1,7 +1,7 @@
 /**
  * Checks the DNS gossip codec against real Weave Net 2.8.1 traffic: every
  * `nameserver` message of the plain three-host capture
- * (shared/spec/captures, see its README) decodes, re-encodes to the same bytes
+ * (testdata/captures, see its README) decodes, re-encodes to the same bytes
  * (with Go's type ids), and merging them in capture order gives the final zone.
  */
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ import { reassembleTcp, type TcpStream, timeAt } from "../tests/captures/tcp_str
 import { Entries } from "./entry.ts";
 import { decodeDnsGossip, encodeDnsGossip } from "./gossip.ts";
 
-const CAPTURES = new URL("../../shared/spec/captures/", import.meta.url);
+const CAPTURES = new URL("../testdata/captures/", import.meta.url);
 const HOSTS = [["h1", "192.0.2.1"], ["h2", "192.0.2.2"], ["h3", "192.0.2.3"]];
 
 interface Captured {

@@ -31,7 +31,7 @@ function entry(over: Partial<Entry> = {}): Entry {
 
 async function dnsVector(): Promise<Uint8Array> {
   const text = await Deno.readTextFile(
-    new URL("../../shared/spec/gob-vectors.txt", import.meta.url),
+    new URL("../testdata/gob/gob-vectors.txt", import.meta.url),
   );
   const section = text.split("### dns GossipData (223 bytes)\n")[1].split("\n\n")[0];
   const bytes = section.split("\n").flatMap((line) => {

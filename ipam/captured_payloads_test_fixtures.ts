@@ -1,6 +1,6 @@
 /**
  * Test fixture: every `IPallocation` payload of the plain Weave 2.8.1
- * capture (/work/shared/spec/captures, README), in capture-time order. Each
+ * capture (testdata/captures, README), in capture-time order. Each
  * TCP connection is read from its dialler's pcap, as tests/captures_test.ts
  * does; both directions of all three connections are included.
  *
@@ -13,7 +13,7 @@ import { decodeMessage } from "../mesh/messages.ts";
 import { decodeGossipBody } from "../mesh/gossip_envelope.ts";
 import { parsePeerName, type PeerName } from "../lib/peer_name.ts";
 
-const CAPTURES = new URL("../../shared/spec/captures/", import.meta.url);
+const CAPTURES = new URL("../testdata/captures/", import.meta.url);
 const HOSTS = [
   { nick: "h1", ip: "192.0.2.1" },
   { nick: "h2", ip: "192.0.2.2" },

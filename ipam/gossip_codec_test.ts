@@ -30,7 +30,7 @@ import { CAPTURE_PEERS, capturedIpamPayloads } from "./captured_payloads_test_fi
 import { emptyClaims } from "./paxos.ts";
 import { prng } from "../tests/harness/prng.ts";
 
-const VECTORS_URL = new URL("../../shared/spec/gob-vectors.txt", import.meta.url);
+const VECTORS_URL = new URL("../testdata/gob/gob-vectors.txt", import.meta.url);
 
 function parseVectors(text: string): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();

@@ -1,6 +1,6 @@
 /**
  * Checks the TCP layer against real Weave Net 2.8.1 traffic: the decoded
- * dumps in shared/spec/captures (beside the repository). The password
+ * dumps in testdata/captures. The password
  * capture cannot be decrypted (the ephemeral private keys were not recorded),
  * so it checks header, flag and framing of the reassembled byte streams; the
  * plain capture checks the small control messages byte for byte.
@@ -19,7 +19,7 @@ import {
 } from "./messages.ts";
 import { decodeProtocolHeader } from "./protocol_header.ts";
 
-const CAPTURES = new URL("../../shared/spec/captures/", import.meta.url);
+const CAPTURES = new URL("../testdata/captures/", import.meta.url);
 
 /** One `-- t=… <dir> <KIND> …` entry of a dump, with the hex lines under it. */
 interface DumpEntry {

@@ -1,6 +1,6 @@
 /**
  * Decodes every message of the golden Weave Net 2.8.1 captures
- * (/work/shared/spec/captures, see its README) with our own codecs and checks
+ * (testdata/captures, see its README) with our own codecs and checks
  * the facts the README lists: TCP 6783 intro and framing, features, every
  * gossip message (topology, IPAM, DNS), overlay control messages, and every
  * sleeve datagram, plain and encrypted. Each TCP connection is decoded from
@@ -32,7 +32,7 @@ import {
 } from "../datapath/sleeve/packet.ts";
 import { formatPeerName, parsePeerName } from "../lib/peer_name.ts";
 
-const CAPTURES = new URL("../../shared/spec/captures/", import.meta.url);
+const CAPTURES = new URL("../testdata/captures/", import.meta.url);
 const PORT = 6783;
 
 // ---- what the README says ----------------------------------------------------

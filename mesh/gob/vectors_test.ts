@@ -13,7 +13,7 @@ import {
 import { BYTES, type GobType, S, U } from "./types.ts";
 import { prng } from "../../tests/harness/prng.ts";
 
-const VECTORS_URL = new URL("../../../shared/spec/gob-vectors.txt", import.meta.url);
+const VECTORS_URL = new URL("../../testdata/gob/gob-vectors.txt", import.meta.url);
 
 /** Parses the `### title (N bytes)` + hexdump sections of gob-vectors.txt. */
 function parseVectors(text: string): Map<string, Uint8Array> {
