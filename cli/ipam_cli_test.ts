@@ -4,7 +4,7 @@ import { loadReport } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
 import { startApiServers } from "../api/server.ts";
 import { Allocator } from "../ipam/allocator.ts";
-import { FakeStore } from "../ipam/fake_store.ts";
+import { FakeStore } from "../ipam/store/mod.ts";
 import { discardLogger } from "../lib/log.ts";
 import { type CommandContext, memoryIo } from "./io.ts";
 import { primeCommand } from "./prime.ts";

@@ -7,11 +7,11 @@
  * @module
  */
 import { formatCidr } from "../lib/cidr.ts";
-import { type Address, cidrRange, hostRange, type Range } from "./address.ts";
+import { type Address, cidrRange, hostRange, type Range } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
 import type { AllocateOp } from "./_ops.ts";
 import { establishRing } from "./_ring_seed.ts";
-import { peerText } from "./ring_entries.ts";
+import { peerText } from "./ring/mod.ts";
 import { answerWhenDurable, sendSpaceRequest } from "./_sending.ts";
 import { addOwned, removeOwned, reportFreeSpace } from "./_space_sync.ts";
 

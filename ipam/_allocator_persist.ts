@@ -7,12 +7,12 @@
  * @module
  */
 import { formatCidr } from "../lib/cidr.ts";
-import { cidrRange } from "./address.ts";
+import { cidrRange } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
-import { Ring } from "./ring.ts";
-import { peerText } from "./ring_entries.ts";
+import { Ring } from "./ring/mod.ts";
+import { peerText } from "./ring/mod.ts";
 import { syncSpace } from "./_space_sync.ts";
-import type { IpamState, IpamUpdate } from "./store.ts";
+import type { IpamState, IpamUpdate } from "./store/mod.ts";
 
 /**
  * What changed since the last save: the ring and holds whole (one entry

@@ -13,17 +13,17 @@ import { type Cidr, formatIPv4 } from "../lib/cidr.ts";
 import type { Logger } from "../lib/log.ts";
 import type { PeerName } from "../lib/peer_name.ts";
 import type { GossipData } from "../mesh/gossip_types.ts";
-import type { Address } from "./address.ts";
-import type { Consensus } from "./_consensus.ts";
+import type { Address } from "./address/mod.ts";
+import type { Consensus } from "./paxos/mod.ts";
 import type { IpamGossipTarget } from "./gossiper.ts";
 import type { IpamInit } from "./_init.ts";
 import type { AllocateOp, ClaimOp, Operation } from "./_ops.ts";
 import type { OwnedBook } from "./_owned.ts";
 import type { PeerDirectory } from "./_peer_directory.ts";
 import type { Persister } from "./_persister.ts";
-import type { Ring, RingData } from "./ring.ts";
-import type { Space } from "./space.ts";
-import type { IpamStore, TakeoverHold } from "./store.ts";
+import type { Ring, RingData } from "./ring/mod.ts";
+import type { Space } from "./space/mod.ts";
+import type { IpamStore, TakeoverHold } from "./store/mod.ts";
 
 /** The channel operations the allocator uses. */
 export interface IpamChannel {

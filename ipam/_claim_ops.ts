@@ -11,11 +11,11 @@
  */
 import { formatCidr } from "../lib/cidr.ts";
 import { type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
 import type { ClaimOp } from "./_ops.ts";
 import { establishRing } from "./_ring_seed.ts";
-import { peerText } from "./ring_entries.ts";
+import { peerText } from "./ring/mod.ts";
 import { answerWhenDurable, sendSpaceRequest } from "./_sending.ts";
 import { addOwned, ownerToken } from "./_space_sync.ts";
 

@@ -8,11 +8,11 @@
  * @module
  */
 import { type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
 import { encodeIpamUnicast, type GossipState, IpamMessageType } from "./gossip_codec.ts";
-import { Ring, type RingData, RingError } from "./ring.ts";
-import { peerText } from "./ring_entries.ts";
+import { Ring, type RingData, RingError } from "./ring/mod.ts";
+import { peerText } from "./ring/mod.ts";
 import { ringUpdated } from "./_ring_changes.ts";
 import { establishRing } from "./_ring_seed.ts";
 import { afterDurable, broadcast, sendRingUpdate, sendRingUpdateNow, unicast } from "./_sending.ts";

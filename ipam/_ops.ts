@@ -7,7 +7,7 @@
  * @module
  */
 import type { Cidr } from "../lib/cidr.ts";
-import type { OwnedAddress } from "./store.ts";
+import type { OwnedAddress } from "./store/mod.ts";
 
 /** A waiting operation was cancelled (client gone, shutdown, container died). */
 export class CancelledError extends Error {

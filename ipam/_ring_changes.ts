@@ -9,12 +9,12 @@
  * @module
  */
 import { type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
-import { rangeSize } from "./address.ts";
+import { rangeSize } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
-import { normalizeConsensus } from "./paxos.ts";
+import { normalizeConsensus } from "./paxos/mod.ts";
 import { cancelAll, tryPendingOps } from "./_pending_ops.ts";
-import { Ring } from "./ring.ts";
-import { peerText } from "./ring_entries.ts";
+import { Ring } from "./ring/mod.ts";
+import { peerText } from "./ring/mod.ts";
 import { broadcast } from "./_sending.ts";
 import { syncSpace } from "./_space_sync.ts";
 import { bumpVersions } from "./_takeover.ts";

@@ -7,7 +7,7 @@
  */
 import type { AllocatorState } from "./_allocator_state.ts";
 import type { PaxosReportInput } from "./_report.ts";
-import { quorumFor } from "./paxos.ts";
+import { quorumFor } from "./paxos/mod.ts";
 
 /** Quorum for the cluster (Weave: N/2+1). */
 export function quorum(s: Pick<AllocatorState, "init" | "clusterSize">): number {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { PeerName } from "../lib/peer_name.ts";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import type { AllocatorState } from "./_allocator_state.ts";
 import {
   encodeIpamUnicast,

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { Address } from "./address.ts";
+import type { Address } from "./address/mod.ts";
 import { type AllocatorState, ipText } from "./_allocator_state.ts";
-import { Space } from "./space.ts";
-import type { OwnedAddress } from "./store.ts";
+import { Space } from "./space/mod.ts";
+import type { OwnedAddress } from "./store/mod.ts";
 import { freeByToken, ownedRangesExcept } from "./_takeover.ts";
 
 /** The state the space is derived from and written to. */

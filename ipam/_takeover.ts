@@ -28,8 +28,8 @@
  * @module
  */
 import type { PeerName } from "../lib/peer_name.ts";
-import type { Address, Count, Range } from "./address.ts";
-import type { RingData, RingEntry } from "./ring.ts";
+import type { Address, Count, Range } from "./address/mod.ts";
+import type { RingData, RingEntry } from "./ring/mod.ts";
 
 /** The address ranges of entry `i`, split at the ring's end. */
 export function entryRanges(ring: RingData, i: number): Range[] {

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { parseCidr } from "../lib/cidr.ts";
 import { formatPeerName } from "../lib/peer_name.ts";
 import { FakeMesh } from "./_fake_mesh.ts";
-import { FakeStore } from "./fake_store.ts";
+import { FakeStore } from "./store/mod.ts";
 import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
 import { CLAIM_UNREACHABLE_GRACE_MS } from "./_claim_ops.ts";
-import { RingError } from "./ring.ts";
-import { IpamStoreCorruptError } from "./store.ts";
+import { RingError } from "./ring/mod.ts";
+import { IpamStoreCorruptError } from "./store/mod.ts";
 
 Deno.test("Allocator consensus=3: three peers agree on one ring and allocate distinct addresses", async () => {
   const [mesh, peers] = await cluster([A, B, C]);

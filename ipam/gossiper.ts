@@ -14,9 +14,9 @@
  */
 import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import { decodeGossipState, decodeIpamUnicast, type GossipState } from "./gossip_codec.ts";
-import { nodeKey } from "./paxos.ts";
+import { nodeKey } from "./paxos/mod.ts";
 
 /** Name of the gossip channel. */
 export const IPAM_CHANNEL = "IPallocation";

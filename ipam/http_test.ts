@@ -6,7 +6,7 @@ import { createApiHandler } from "../api/server.ts";
 import { discardLogger } from "../lib/log.ts";
 import { Allocator } from "./allocator.ts";
 import { FakeMesh } from "./_fake_mesh.ts";
-import { FakeStore } from "./fake_store.ts";
+import { FakeStore } from "./store/mod.ts";
 import { parseTimeout } from "./http.ts";
 
 const H1 = 0x020000000001n;

@@ -13,12 +13,12 @@
  *
  * @module
  */
-import type { PeerName } from "../lib/peer_name.ts";
-import type { Address } from "./address.ts";
-import type { RingData } from "./ring.ts";
-import { decodeIpamState, encodeIpamState } from "./_state_json.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import type { Address } from "../address/mod.ts";
+import type { RingData } from "../ring/mod.ts";
+import { decodeIpamState, encodeIpamState } from "./state_json.ts";
 
-export { decodeIpamState, encodeIpamState, type IpamStateJson } from "./_state_json.ts";
+export { decodeIpamState, encodeIpamState, type IpamStateJson } from "./state_json.ts";
 export { IpamStoreCorruptError } from "./store_error.ts";
 
 /** An address handed to an identifier, with the prefix length of its subnet. */

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { PeerName } from "../lib/peer_name.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
 
 /** A Paxos node: peer name plus the UID of this run of the peer. */
 export interface NodeID {

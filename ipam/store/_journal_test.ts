@@ -8,7 +8,7 @@ import {
   recordJson,
   recordLine,
 } from "./_journal.ts";
-import type { RingData } from "./ring.ts";
+import type { RingData } from "../ring/mod.ts";
 import { type IpamState, IpamStoreCorruptError } from "./store.ts";
 
 const P1 = 0x020000000001n;

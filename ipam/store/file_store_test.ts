@@ -6,7 +6,7 @@ import {
   ipamStatePath,
   parseIpamFile,
   renderIpamFile,
-} from "./store_file.ts";
+} from "./file_store.ts";
 import {
   applyIpamUpdate,
   cloneIpamState,
@@ -17,7 +17,7 @@ import {
   IpamStoreCorruptError,
   type IpamUpdate,
 } from "./store.ts";
-import { rng } from "./_test_cluster.ts";
+import { rng } from "../_test_cluster.ts";
 
 function sample(): IpamState {
   return {
