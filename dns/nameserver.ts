@@ -21,7 +21,6 @@
  *
  * @module
  */
-import type { ApiRoute } from "../api/ops.ts";
 import type { DnsReport } from "../api/report.ts";
 import { formatIPv4 } from "../lib/cidr.ts";
 import type { Logger } from "../lib/log.ts";
@@ -31,7 +30,6 @@ import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import { Entries, type Entry, type EntryMatch, TOMBSTONE_TIMEOUT_S } from "./entry.ts";
 import { DnsGossipData, DnsGossiper } from "./gossip.ts";
 import { createQueryHandler } from "./handler.ts";
-import { dnsRoutes } from "./http.ts";
 import { fqdn } from "./resolver.ts";
 import {
   DEFAULT_DNS_LISTEN_ADDRESS,
@@ -314,11 +312,6 @@ export class Nameserver {
         Tombstone: e.tombstone,
       })),
     };
-  }
-
-  /** The §7.4 HTTP routes (`/name`, `/domain`, `/dns-address`, `/dns-address-port`). */
-  routes(): ApiRoute[] {
-    return dnsRoutes(this);
   }
 
   #now(): number {

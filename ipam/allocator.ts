@@ -31,7 +31,6 @@
  *
  * @module
  */
-import type { ApiRoute } from "../api/ops.ts";
 import type { IpamReport } from "../api/report.ts";
 import { type Cidr, parseCidr } from "../lib/cidr.ts";
 import type { Logger } from "../lib/log.ts";
@@ -41,7 +40,6 @@ import type { Gossiper } from "../mesh/gossip_types.ts";
 import { type Address, cidrRange, hostRange, type Range } from "./address/mod.ts";
 import { encodeIpamUnicast, type GossipState, IpamMessageType } from "./gossip_codec.ts";
 import { IPAM_CHANNEL, IpamGossipData, IpamGossiper, type IpamGossipTarget } from "./gossiper.ts";
-import { ipamRoutes } from "./http.ts";
 import { type IpamInit, parseIpamInit } from "./_init.ts";
 import { type AllocateOp, type ClaimOp, Once, type Operation } from "./_ops.ts";
 import { PaxosNode, PaxosObserver } from "./paxos/mod.ts";
@@ -386,11 +384,6 @@ export class Allocator implements IpamGossipTarget {
   /** The `Status:` line (`ready`, `awaiting consensus (…)`, …). */
   status(): string {
     return ipamStatus(this.report(), paxosStatus(this.#s));
-  }
-
-  /** The HTTP routes (`/ip`, `/ring`, `/ipinfo`, `/peer`). */
-  routes(): ApiRoute[] {
-    return ipamRoutes(this);
   }
 
   // ---- gossip target --------------------------------------------------------------

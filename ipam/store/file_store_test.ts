@@ -10,13 +10,12 @@ import {
 import {
   applyIpamUpdate,
   cloneIpamState,
-  decodeIpamState,
-  encodeIpamState,
   fullIpamUpdate,
   type IpamState,
-  IpamStoreCorruptError,
   type IpamUpdate,
 } from "./store.ts";
+import { decodeIpamState, encodeIpamState } from "./state_json.ts";
+import { IpamStoreCorruptError } from "./store_error.ts";
 import { rng } from "../_test_cluster.ts";
 
 function sample(): IpamState {

@@ -7,5 +7,7 @@
  * @module
  */
 export * from "./store.ts";
+export * from "./store_error.ts";
+export { decodeIpamState, encodeIpamState, type IpamStateJson } from "./state_json.ts";
 export * from "./file_store.ts";
 export * from "./fake_store.ts";
