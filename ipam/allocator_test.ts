@@ -4,7 +4,7 @@ import { formatPeerName } from "../lib/peer_name.ts";
 import { FakeMesh } from "./_fake_mesh.ts";
 import { FakeStore } from "./store/mod.ts";
 import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
-import { CLAIM_UNREACHABLE_GRACE_MS } from "./_claim_ops.ts";
+import { CLAIM_UNREACHABLE_GRACE_MS } from "./allocator.ts";
 import { RingError } from "./ring/mod.ts";
 import { IpamStoreCorruptError } from "./store/mod.ts";
 

@@ -14,5 +14,5 @@ export * from "./store/mod.ts";
 export * from "./allocator.ts";
 export * from "./http.ts";
 export { type IpamInit, MIN_SUBNET_SIZE, parseIpamInit, parseSubnet } from "./_init.ts";
-export { CancelledError } from "./_ops.ts";
+
 export { IPAM_STATUS } from "./_report.ts";
