@@ -35,7 +35,6 @@ import { type Cidr, formatCidr, parseCidr } from "../lib/cidr.ts";
 import type { Logger } from "../lib/log.ts";
 import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
 import type { TimerId } from "../lib/timer.ts";
-import type { Gossiper } from "../mesh/gossip_types.ts";
 import { type Address, cidrRange, hostRange, type Range, rangeSize } from "./address/mod.ts";
 import {
   encodeIpamUnicast,
@@ -71,73 +70,27 @@ import {
 import { EncodeCache, encodeOutgoing, type OutgoingInput, outgoingState } from "./_gossip_out.ts";
 import { clipToRing, gossipStep, ringErrorText, tieBreakHeld } from "./_gossip_in.ts";
 import { OwnedBook } from "./_owned.ts";
-import { type AllocatorPeer, PeerDirectory } from "./_peer_directory.ts";
-import { type IpamChannel, Outbox } from "./_outbox.ts";
+import { PeerDirectory } from "./_peer_directory.ts";
+import { Outbox } from "./_outbox.ts";
 import { Persister } from "./_persister.ts";
 import { buildIpamReport, ipamStatus, type PaxosReportInput } from "./_report.ts";
 import { persistedVerdict } from "./_restore.ts";
+import {
+  type AllocatorMesh,
+  type AllocatorOptions,
+  DEFAULT_TAKEOVER_HOLD_MS,
+  IPAM_TICK_MS,
+  type WaitOptions,
+} from "./allocator_options.ts";
+
+export * from "./allocator_options.ts";
+export type { AllocatorPeer } from "./_peer_directory.ts";
+export type { IpamChannel } from "./_outbox.ts";
+export { CancelledError, CLAIM_UNREACHABLE_GRACE_MS } from "./_operations.ts";
 import { peerText, Ring, RingError } from "./ring/mod.ts";
 import { Space } from "./space/mod.ts";
 import type { IpamStore, OwnedAddress, TakeoverHold } from "./store/mod.ts";
 import { bumpVersions, expiredHolds, freeByToken, ownerToken, spaceFor } from "./_takeover.ts";
-
-/** Retry period (Go `tickInterval`). */
-export const IPAM_TICK_MS = 5_000;
-/** Default hold of ranges taken over by `rmpeer` (two ticks). */
-export const DEFAULT_TAKEOVER_HOLD_MS = 10_000;
-
-export type { AllocatorPeer } from "./_peer_directory.ts";
-export type { IpamChannel } from "./_outbox.ts";
-export { CancelledError, CLAIM_UNREACHABLE_GRACE_MS } from "./_operations.ts";
-
-/** What the allocator needs from the mesh router (a `MeshRouter` fits). */
-export interface AllocatorMesh {
-  newGossip(name: string, gossiper: Gossiper): IpamChannel;
-  onPeerGone(fn: (name: PeerName) => void): void;
-}
-
-/** Options of {@link Allocator}. */
-export interface AllocatorOptions {
-  ourName: PeerName;
-  ourUID: bigint;
-  nickName: string;
-  /** `--ipalloc-range`. */
-  range: Cidr | string;
-  /** `--ipalloc-default-subnet` (default: the range). */
-  defaultSubnet?: Cidr | string;
-  /** `--ipalloc-init` (default consensus). */
-  init?: string | IpamInit;
-  store: IpamStore;
-  log: Logger;
-  /** The mesh's peers (ourselves may be included). */
-  peers: () => AllocatorPeer[];
-  /** Cluster size for plain `consensus` (Weave: initial targets + 1; default: reachable peers + 1). */
-  clusterSize?: () => number;
-  /** Milliseconds clock (default Date.now). */
-  clock?: () => number;
-  /** Random source in [0,1) for choosing donors (default Math.random). */
-  random?: () => number;
-  /** Tick period in ms (default 5000); 0 disables the timer (tests call {@link Allocator.tick}). */
-  tickMs?: number;
-  /** Takeover hold in ms (default 10000); 0 behaves as Go (no hold, no tie-break). */
-  takeoverHoldMs?: number;
-  /**
-   * Upper bound of the random delay before our first Paxos proposal, skipped
-   * if another peer's proposal arrives first (default 1 ms per peer of the
-   * cluster, at most 250; 0 proposes at once); also how long, at least
-   * 20 ms, our proposal waits for more than a quorum of promises (0: it
-   * accepts at quorum). See `paxos/consensus.ts`.
-   */
-  proposalSpreadMs?: number;
-}
-
-/** Options of a waiting call. */
-export interface WaitOptions {
-  /** Cancels the call (e.g. the HTTP client went away). */
-  signal?: AbortSignal;
-  /** Whether the identifier is a container (default true). */
-  isContainer?: boolean;
-}
 
 const toCidr = (c: Cidr | string) => (typeof c === "string" ? parseCidr(c) : c);
 

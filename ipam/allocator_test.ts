@@ -388,3 +388,22 @@ Deno.test("Allocator: a claim sent to a peer that gave the address away follows 
   await assert.rejects(other, /owned by other peer 02:00:00:00:00:03 \(h3\)/, "C holds it now");
   stopAll(peers);
 });
+
+Deno.test("Allocator consensus=1: calls queued before start are answered in order once the ring exists", async () => {
+  const mesh = new FakeMesh();
+  const p = makePeer(mesh, A, { init: "consensus=1", range: "10.0.0.0/24" });
+  const primed = p.alloc.prime();
+  const got = [p.alloc.allocate("c1"), p.alloc.allocate("c2"), p.alloc.allocate("c3")];
+  assert.deepEqual(p.alloc.report().PendingAllocates, [
+    "c1 10.0.0.0/24",
+    "c2 10.0.0.0/24",
+    "c3 10.0.0.0/24",
+  ]);
+  await p.alloc.start();
+  await primed;
+  assert.deepEqual((await Promise.all(got)).map(ip), ["10.0.0.1/24", "10.0.0.2/24", "10.0.0.3/24"]);
+  assert.equal(p.alloc.report().PendingAllocates, null);
+  assert.equal(p.alloc.status(), "ready");
+  assert.equal(p.store.saved?.owned.size, 3, "saved before answering");
+  p.alloc.stop();
+});
