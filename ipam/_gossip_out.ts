@@ -4,7 +4,7 @@
  * Paxos claims, encoded once per change rather than once per connection.
  *
  * The encoding is Go's, byte for byte; only the choice of content is ours: a
- * message about some Paxos nodes (see `_consensus.ts`) carries only their
+ * message about some Paxos nodes (see `paxos/consensus.ts`) carries only their
  * claims and nicknames, everything else carries the whole state.
  *
  * @module

@@ -25,6 +25,11 @@
  * (a partition), both may allocate; the later merge then fails loudly with
  * Go's "Received update for IP range I own" instead of silently duplicating.
  *
+ * Pure functions over ring data, applied by the allocator: the tie-break
+ * ({@link resolveTakeovers}), the re-assertion ({@link bumpVersions}), the
+ * holds that end ({@link expiredHolds}), and the space a ring leaves us with
+ * held ranges left out ({@link spaceFor}, {@link freeByToken}).
+ *
  * @module
  */
 import type { PeerName } from "../lib/peer_name.ts";

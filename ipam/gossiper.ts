@@ -3,7 +3,7 @@
  * (spec §6.2, Weave's `ipam/allocator.go` gossip part). They only decode and
  * dispatch: the allocator decides. As in Go, the data is "always the latest":
  * encoding reads the allocator's state at send time. Unlike Go, data may be
- * limited to some Paxos nodes (see `_consensus.ts`), merging unites those
+ * limited to some Paxos nodes (see `paxos/consensus.ts`), merging unites those
  * limits, and one data object sent down many connections is encoded once
  * per change of the allocator's state.
  *

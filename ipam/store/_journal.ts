@@ -2,7 +2,7 @@
  * The IPAM state file's journal (`<state file>.journal`), pure: what one save
  * changed, as one checksummed line appended to the file, so that a save
  * writes a few hundred bytes however many addresses are owned. The state
- * file is rewritten only now and then (compaction, see `store_file.ts`).
+ * file is rewritten only now and then (compaction, see `file_store.ts`).
  *
  * Text form:
  *

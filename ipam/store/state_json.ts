@@ -1,7 +1,7 @@
 /**
  * The JSON form of the persisted IPAM state and of its parts (ring, ring
  * entry, owned addresses, holds): addresses and peer names as text. Shared
- * by the state file (`store_file.ts`) and its journal (`_journal.ts`).
+ * by the state file (`file_store.ts`) and its journal (`_journal.ts`).
  *
  * Decoding checks every field, since a file is untrusted after a crash or a
  * hand edit; errors are {@link IpamStoreCorruptError}s naming the field.

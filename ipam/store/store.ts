@@ -6,7 +6,7 @@
  * only the identifiers whose addresses changed, so that a save costs the same
  * however many addresses are owned. The state replaces Weave's BoltDB keys
  * (`peername`, `ring`, `ownedAddresses`) and adds the takeover holds of
- * `rmpeer` (see `allocator.ts`).
+ * `rmpeer` (see `ipam/_takeover.ts`).
  *
  * The pure JSON form of the state is in `state_json.ts`; `file_store.ts` is
  * the only code that touches the disk; `fake_store.ts` keeps it in memory.
