@@ -1,7 +1,8 @@
 /**
  * weaveDNS as one subsystem, after Weave's `nameserver/nameserver.go`: the
  * zone ({@link Entries}), its gossip channel `nameserver`, the DNS server,
- * the upstream forwarder, the HTTP routes and the status report.
+ * the upstream forwarder and the status report. Its HTTP routes are
+ * `dnsRoutes` (`http.ts`), which the router composes with the others.
  *
  * Lifecycle: construct, {@link Nameserver.register} with the mesh (creates the
  * channel, learns which peers exist and when they go), then

@@ -87,7 +87,7 @@ export * from "./allocator_options.ts";
 export type { AllocatorPeer } from "./_peer_directory.ts";
 export type { IpamChannel } from "./_outbox.ts";
 export { CancelledError, CLAIM_UNREACHABLE_GRACE_MS } from "./_operations.ts";
-import { peerText, Ring, RingError } from "./ring/mod.ts";
+import { peerText, Ring, type RingData, RingError } from "./ring/mod.ts";
 import { Space } from "./space/mod.ts";
 import type { IpamStore, OwnedAddress, TakeoverHold } from "./store/mod.ts";
 import { bumpVersions, expiredHolds, freeByToken, ownerToken, spaceFor } from "./_takeover.ts";
@@ -140,7 +140,7 @@ export class Allocator implements IpamGossipTarget {
   /** The next save writes every owned identifier (the first after start). */
   #fullSave = true;
   /** The last saved ring, and a serial that changes with it (for the gossip encode cache). */
-  #durableRing: ReturnType<Ring["toData"]> | undefined;
+  #durableRing: RingData | undefined;
   #durableSerial = 0;
   #started = false;
   #stopped = false;
@@ -655,7 +655,7 @@ export class Allocator implements IpamGossipTarget {
   }
 
   /** Merges a peer's ring, settling takeover tie-breaks first (throws RingError). */
-  #mergeRing(sender: PeerName, incoming: ReturnType<Ring["toData"]>): void {
+  #mergeRing(sender: PeerName, incoming: RingData): void {
     let theirs = incoming;
     let changed = false;
     if (this.#holds.size > 0) {
@@ -852,7 +852,7 @@ export class Allocator implements IpamGossipTarget {
       this.#log.error((e as Error).message);
       throw e;
     }
-    const verdict = persistedVerdict(loaded, this);
+    const verdict = persistedVerdict(loaded, { ourName: this.ourName, universe: this.universe });
     if (!verdict.use) {
       this.#log.info(verdict.why);
       this.#persister.markDirty();
