@@ -7,8 +7,8 @@
  *
  * An operation is tried when it arrives; if it cannot finish it waits in the
  * {@link PendingOps} queue, which the allocator retries after every change
- * of the ring or of its space (once, at the end of the task that made the
- * change) and on every tick: primes first, then claims, then allocations. A
+ * of the ring (once, at the end of the task that made the change), at start
+ * and on every tick: primes first, then claims, then allocations. A
  * caller's AbortSignal takes an operation out of the queue; shutdown and stop
  * cancel them all.
  *

@@ -17,9 +17,9 @@
  * nicknames and reachability (`_peer_directory.ts`), write-behind saves
  * (`_persister.ts`) and sending (`_outbox.ts`).
  *
- * Waiting operations are retried at the end of the task that changed the
- * ring (one microtask, never from inside the change), after our space
- * changed, and on every tick. Persistence is a barrier: every answer to a
+ * Waiting operations are retried once at the end of the task that changed
+ * the ring (a microtask queued by the change, never a call from inside it),
+ * at start and on every tick. Persistence is a barrier: every answer to a
  * client and every ring sent to a peer waits until the state it reflects is
  * saved, so a `kill -9` at any moment can never make us hand out an address
  * twice or forget a range we gave away. Gossip always carries the last saved
