@@ -9,7 +9,7 @@
  * @module
  */
 import { Allocator, type AllocatorPeer } from "../ipam/allocator.ts";
-import type { IpamState, IpamStore, IpamUpdate } from "../ipam/store.ts";
+import type { IpamState, IpamStore, IpamUpdate } from "../ipam/store/mod.ts";
 import { discardLogger } from "../lib/log.ts";
 import { benchPeerName } from "./_inprocess.ts";
 import { MemoryGossipNetwork } from "./_ipam_mesh.ts";

@@ -6,8 +6,8 @@
  */
 import process from "node:process";
 import { Allocator } from "../ipam/allocator.ts";
-import type { IpamState, IpamStore, IpamUpdate, OwnedAddress } from "../ipam/store.ts";
-import { FileStore } from "../ipam/store_file.ts";
+import type { IpamState, IpamStore, IpamUpdate, OwnedAddress } from "../ipam/store/mod.ts";
+import { FileStore } from "../ipam/store/mod.ts";
 import { formatIPv4 } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
 import { BENCH_RANGE, type IpamCluster, RingTimingStore } from "./_ipam_cluster.ts";

@@ -10,7 +10,7 @@ import { hostVethName } from "../datapath/attach.ts";
 import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
 import { type PlumbingDns, type PlumbingOptions, plumbingRoutes } from "../datapath/http.ts";
 import { Allocator } from "../ipam/allocator.ts";
-import { FakeStore } from "../ipam/fake_store.ts";
+import { FakeStore } from "../ipam/store/mod.ts";
 import { discardLogger } from "../lib/log.ts";
 import { plumbingIpam } from "../router/plumbing_ipam.ts";
 import { attachCommand, parseAddrArgs, showAddrs } from "./attach.ts";

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { loadReport } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
 import { startApiServers } from "../api/server.ts";
+import { dnsRoutes } from "../dns/http.ts";
 import { Nameserver } from "../dns/nameserver.ts";
 import { parseIPv4 } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
@@ -27,7 +28,7 @@ async function withRouter(
   });
   await ns.start();
   const ops = new FakeRouterOps(loadReport("plain", "h1"));
-  ops.routes = ns.routes();
+  ops.routes = dnsRoutes(ns);
   const servers = await startApiServers(ops, { httpAddr: "127.0.0.1:0", log: discardLogger });
   const run = (argv: string[]) => runCommand([...argv, "--http-addr", servers.addresses.http!]);
   try {
@@ -144,7 +145,7 @@ Deno.test("weave dns-lookup reports a server that never answers as dig does", as
     log: discardLogger,
   });
   const ops = new FakeRouterOps(loadReport("plain", "h1"));
-  ops.routes = ns.routes(); // not started: nothing listens
+  ops.routes = dnsRoutes(ns); // not started: nothing listens
   const servers = await startApiServers(ops, { httpAddr: "127.0.0.1:0", log: discardLogger });
   try {
     const r = await runCommand([

@@ -4,7 +4,8 @@ import { loadReport } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
 import { startApiServers } from "../api/server.ts";
 import { Allocator } from "../ipam/allocator.ts";
-import { FakeStore } from "../ipam/fake_store.ts";
+import { ipamRoutes } from "../ipam/http.ts";
+import { FakeStore } from "../ipam/store/mod.ts";
 import { discardLogger } from "../lib/log.ts";
 import { type CommandContext, memoryIo } from "./io.ts";
 import { primeCommand } from "./prime.ts";
@@ -27,7 +28,7 @@ async function withRouter(
   });
   await alloc.start();
   const ops = new FakeRouterOps(loadReport("plain", "h1"));
-  ops.routes = alloc.routes();
+  ops.routes = ipamRoutes(alloc);
   const base = ops.current;
   ops.report = () => ({ ...base, IPAM: alloc.report() });
   const servers = await startApiServers(ops, { httpAddr: "127.0.0.1:0", log: discardLogger });

@@ -1,7 +1,8 @@
 /**
  * weaveDNS as one subsystem, after Weave's `nameserver/nameserver.go`: the
  * zone ({@link Entries}), its gossip channel `nameserver`, the DNS server,
- * the upstream forwarder, the HTTP routes and the status report.
+ * the upstream forwarder and the status report. Its HTTP routes are
+ * `dnsRoutes` (`http.ts`), which the router composes with the others.
  *
  * Lifecycle: construct, {@link Nameserver.register} with the mesh (creates the
  * channel, learns which peers exist and when they go), then
@@ -21,7 +22,6 @@
  *
  * @module
  */
-import type { ApiRoute } from "../api/ops.ts";
 import type { DnsReport } from "../api/report.ts";
 import { formatIPv4 } from "../lib/cidr.ts";
 import type { Logger } from "../lib/log.ts";
@@ -31,7 +31,6 @@ import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
 import { Entries, type Entry, type EntryMatch, TOMBSTONE_TIMEOUT_S } from "./entry.ts";
 import { DnsGossipData, DnsGossiper } from "./gossip.ts";
 import { createQueryHandler } from "./handler.ts";
-import { dnsRoutes } from "./http.ts";
 import { fqdn } from "./resolver.ts";
 import {
   DEFAULT_DNS_LISTEN_ADDRESS,
@@ -314,11 +313,6 @@ export class Nameserver {
         Tombstone: e.tombstone,
       })),
     };
-  }
-
-  /** The §7.4 HTTP routes (`/name`, `/domain`, `/dns-address`, `/dns-address-port`). */
-  routes(): ApiRoute[] {
-    return dnsRoutes(this);
   }
 
   #now(): number {

@@ -8,6 +8,7 @@ import { parseIPv4 } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
 import { parsePeerName, type PeerName } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
+import { dnsRoutes } from "./http.ts";
 import { decodeDnsGossip, type DnsGossipData } from "./gossip.ts";
 import { isSubDomain, Nameserver, NAMESERVER_CHANNEL } from "./nameserver.ts";
 import { decodePacket, encodePacket } from "./packet.ts";
@@ -139,7 +140,7 @@ Deno.test("report matches the dns samples: status dns text and report JSON", () 
 Deno.test("HTTP routes: PUT, GET /name JSON as the sample, DELETE, text routes", async () => {
   const { one, two } = sampleState();
   const ops = new FakeRouterOps(loadReport("plain", "h1"));
-  ops.routes = one.ns.routes();
+  ops.routes = dnsRoutes(one.ns);
   const handle = createApiHandler(ops, "control", { log: discardLogger });
   const call = (method: string, path: string, init: RequestInit = {}) =>
     handle(new Request(`http://x${path}`, { method, ...init }));

@@ -4,15 +4,15 @@
  * Paxos claims, encoded once per change rather than once per connection.
  *
  * The encoding is Go's, byte for byte; only the choice of content is ours: a
- * message about some Paxos nodes (see `_consensus.ts`) carries only their
+ * message about some Paxos nodes (see `paxos/consensus.ts`) carries only their
  * claims and nicknames, everything else carries the whole state.
  *
  * @module
  */
 import type { PeerName } from "../lib/peer_name.ts";
 import { encodeGossipState, type GossipState } from "./gossip_codec.ts";
-import type { Participant } from "./paxos.ts";
-import type { RingData } from "./ring.ts";
+import type { Participant } from "./paxos/mod.ts";
+import type { RingData } from "./ring/mod.ts";
 
 /**
  * A Map that counts its changes, so that encodings made from it can be
@@ -69,7 +69,7 @@ export interface OutgoingInput {
  * @example
  * ```ts
  * import { outgoingState } from "./_gossip_out.ts";
- * import { PaxosNode } from "./paxos.ts";
+ * import { PaxosNode } from "./paxos/mod.ts";
  * const paxos = new PaxosNode({ name: 1n, uid: 1n }, 1);
  * const s = outgoingState({ now: 5000, ourName: 1n, nicknames: new Map([[1n, "h1"]]),
  *   ring: undefined, paxos });

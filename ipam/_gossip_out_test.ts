@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EncodeCache, encodeOutgoing, outgoingState, VersionedMap } from "./_gossip_out.ts";
 import { decodeGossipState, encodeGossipState } from "./gossip_codec.ts";
-import { nodeKey, PaxosNode } from "./paxos.ts";
+import { nodeKey, PaxosNode } from "./paxos/mod.ts";
 
 Deno.test("VersionedMap: counts real changes only", () => {
   const m = new VersionedMap<number, string>();

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Address } from "./address.ts";
-import type { OwnedAddress, OwnedData } from "./store.ts";
+import type { Address } from "./address/mod.ts";
+import type { OwnedAddress, OwnedData } from "./store/mod.ts";
 
 /**
  * Owned addresses with change tracking.

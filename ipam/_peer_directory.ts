@@ -8,7 +8,7 @@
  */
 import { type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
 import { VersionedMap } from "./_gossip_out.ts";
-import { peerText } from "./ring_entries.ts";
+import { peerText } from "./ring/mod.ts";
 
 /** A peer as the mesh knows it. */
 export interface AllocatorPeer {

@@ -7,9 +7,9 @@
 import type { IpamReport } from "../api/report.ts";
 import { type Cidr, formatCidr, formatIPv4 } from "../lib/cidr.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
-import { cidrRange, rangeSize } from "./address.ts";
-import type { RangeInfo } from "./ring.ts";
-import type { OwnedAddress } from "./store.ts";
+import { cidrRange, rangeSize } from "./address/mod.ts";
+import type { RangeInfo } from "./ring/mod.ts";
+import type { OwnedAddress } from "./store/mod.ts";
 
 /** Paxos figures while consensus is awaited. */
 export interface PaxosReportInput {

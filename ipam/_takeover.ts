@@ -25,11 +25,18 @@
  * (a partition), both may allocate; the later merge then fails loudly with
  * Go's "Received update for IP range I own" instead of silently duplicating.
  *
+ * Pure functions over ring data, applied by the allocator: the tie-break
+ * ({@link resolveTakeovers}), the re-assertion ({@link bumpVersions}), the
+ * holds that end ({@link expiredHolds}), and the space a ring leaves us with
+ * held ranges left out ({@link spaceFor}, {@link freeByToken}).
+ *
  * @module
  */
 import type { PeerName } from "../lib/peer_name.ts";
-import type { Address, Count, Range } from "./address.ts";
-import type { RingData, RingEntry } from "./ring.ts";
+import type { Address, Count, Range } from "./address/mod.ts";
+import type { RingData, RingEntry } from "./ring/mod.ts";
+import { Space } from "./space/mod.ts";
+import type { OwnedData, TakeoverHold } from "./store/mod.ts";
 
 /** The address ranges of entry `i`, split at the ring's end. */
 export function entryRanges(ring: RingData, i: number): Range[] {
@@ -128,4 +135,63 @@ export function bumpVersions(ring: RingData, us: PeerName, tokens: Iterable<Addr
       e.peer === us && set.has(e.token) ? { ...e, version: (e.version + 1) >>> 0 } : { ...e }
     ),
   };
+}
+
+/** What our allocatable space is built from (see {@link spaceFor}). */
+export interface SpaceInput {
+  ring: RingData;
+  us: PeerName;
+  /** Held tokens: their ranges are left out. */
+  holds: ReadonlyMap<Address, unknown>;
+  owned: Iterable<[string, Readonly<OwnedData>]>;
+  /** False while shutting down: no ranges, only the owned addresses inside the ring. */
+  withRanges: boolean;
+}
+
+/**
+ * Our space: the ranges the ring gives us (held takeovers left out) with the
+ * owned addresses taken; `stray` hears of an owned address inside the ring
+ * but outside those ranges (logged by the caller).
+ *
+ * @example
+ * ```ts
+ * import { spaceFor } from "./_takeover.ts";
+ * const ring = { start: 0, end: 16, peer: 1n, seeds: [1n],
+ *   entries: [{ token: 0, peer: 1n, version: 0, free: 16 }] };
+ * const owned = new Map([["c1", { isContainer: true, cidrs: [{ addr: 3, prefix: 28 }] }]]);
+ * spaceFor({ ring, us: 1n, holds: new Map(), owned, withRanges: true }, () => {})
+ *   .numFreeAddresses(); // 15
+ * ```
+ */
+export function spaceFor(
+  input: SpaceInput,
+  stray: (ident: string, addr: Address) => void,
+): Space {
+  const { ring, us, holds, owned, withRanges } = input;
+  const space = new Space();
+  const empty = ring.entries.length === 0;
+  if (withRanges && !empty) space.addRanges(ownedRangesExcept(ring, us, holds));
+  for (const [ident, d] of owned) {
+    for (const c of d.cidrs) {
+      if (c.addr < ring.start || c.addr >= ring.end) continue;
+      if (space.isFree(c.addr)) space.claim(c.addr);
+      else if (!empty) stray(ident, c.addr);
+    }
+  }
+  return space;
+}
+
+/** The token of the entry whose range holds `addr` (`entries` must not be empty). */
+export function ownerToken(entries: readonly RingEntry[], addr: Address): Address {
+  let token = entries[entries.length - 1].token;
+  for (const e of entries) if (e.token <= addr) token = e.token;
+  return token;
+}
+
+/** The holds that end by `now`. */
+export function expiredHolds(
+  holds: ReadonlyMap<Address, TakeoverHold>,
+  now: number,
+): [Address, TakeoverHold][] {
+  return [...holds].filter(([, h]) => h.until <= now);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { RingData, RingEntry } from "./ring.ts";
+import type { RingData, RingEntry } from "./ring/mod.ts";
 import {
   bumpVersions,
   entryRanges,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { A, cluster, ip, stopAll } from "./_test_cluster.ts";
-import { FakeStore } from "./fake_store.ts";
-import { FileStore } from "./store_file.ts";
+import { FakeStore } from "./store/mod.ts";
+import { FileStore } from "./store/mod.ts";
 
 Deno.test("Allocator save cost: a save carries only the identifiers changed, however many are owned", async () => {
   const store = new FakeStore();

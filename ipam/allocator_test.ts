@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { parseCidr } from "../lib/cidr.ts";
 import { formatPeerName } from "../lib/peer_name.ts";
-import { FakeMesh } from "./_fake_mesh.ts";
-import { FakeStore } from "./fake_store.ts";
+import { FakeMesh } from "./fake_mesh.ts";
+import { FakeStore } from "./store/mod.ts";
 import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
-import { CLAIM_UNREACHABLE_GRACE_MS } from "./_claim_ops.ts";
-import { RingError } from "./ring.ts";
-import { IpamStoreCorruptError } from "./store.ts";
+import { CLAIM_UNREACHABLE_GRACE_MS } from "./allocator.ts";
+import { RingError } from "./ring/mod.ts";
+import { IpamStoreCorruptError } from "./store/mod.ts";
 
 Deno.test("Allocator consensus=3: three peers agree on one ring and allocate distinct addresses", async () => {
   const [mesh, peers] = await cluster([A, B, C]);
@@ -387,4 +387,23 @@ Deno.test("Allocator: a claim sent to a peer that gave the address away follows 
   await mesh.deliverAll();
   await assert.rejects(other, /owned by other peer 02:00:00:00:00:03 \(h3\)/, "C holds it now");
   stopAll(peers);
+});
+
+Deno.test("Allocator consensus=1: calls queued before start are answered in order once the ring exists", async () => {
+  const mesh = new FakeMesh();
+  const p = makePeer(mesh, A, { init: "consensus=1", range: "10.0.0.0/24" });
+  const primed = p.alloc.prime();
+  const got = [p.alloc.allocate("c1"), p.alloc.allocate("c2"), p.alloc.allocate("c3")];
+  assert.deepEqual(p.alloc.report().PendingAllocates, [
+    "c1 10.0.0.0/24",
+    "c2 10.0.0.0/24",
+    "c3 10.0.0.0/24",
+  ]);
+  await p.alloc.start();
+  await primed;
+  assert.deepEqual((await Promise.all(got)).map(ip), ["10.0.0.1/24", "10.0.0.2/24", "10.0.0.3/24"]);
+  assert.equal(p.alloc.report().PendingAllocates, null);
+  assert.equal(p.alloc.status(), "ready");
+  assert.equal(p.store.saved?.owned.size, 3, "saved before answering");
+  p.alloc.stop();
 });

@@ -20,7 +20,7 @@ import {
   type GobValue,
 } from "../mesh/gob/decoder.ts";
 import { GobEncoder, type GobTypeRegistry } from "../mesh/gob/encoder.ts";
-import { MAX_UINT32, type Range } from "./address.ts";
+import { MAX_UINT32, type Range } from "./address/mod.ts";
 import {
   checkShape,
   gossipStateSchema,
@@ -29,8 +29,8 @@ import {
   ringSchema,
   WEAVE_TYPE_NAMES,
 } from "./gossip_schema.ts";
-import type { NodeClaims, NodeID, PaxosGossip, ProposalID } from "./paxos.ts";
-import type { RingData, RingEntry } from "./ring.ts";
+import type { NodeClaims, NodeID, PaxosGossip, ProposalID } from "./paxos/mod.ts";
+import type { RingData, RingEntry } from "./ring/mod.ts";
 
 /** A decoded or to-be-encoded `gossipState`. */
 export interface GossipState {

@@ -27,7 +27,7 @@ import {
   ringSchema,
 } from "./gossip_schema.ts";
 import { CAPTURE_PEERS, capturedIpamPayloads } from "./captured_payloads_test_fixtures.ts";
-import { emptyClaims } from "./paxos.ts";
+import { emptyClaims } from "./paxos/mod.ts";
 import { prng } from "../tests/harness/prng.ts";
 
 const VECTORS_URL = new URL("../testdata/gob/gob-vectors.txt", import.meta.url);

@@ -3,7 +3,7 @@
  * (spec §6.2, Weave's `ipam/allocator.go` gossip part). They only decode and
  * dispatch: the allocator decides. As in Go, the data is "always the latest":
  * encoding reads the allocator's state at send time. Unlike Go, data may be
- * limited to some Paxos nodes (see `_consensus.ts`), merging unites those
+ * limited to some Paxos nodes (see `paxos/consensus.ts`), merging unites those
  * limits, and one data object sent down many connections is encoded once
  * per change of the allocator's state.
  *
@@ -14,9 +14,9 @@
  */
 import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "../mesh/gossip_types.ts";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import { decodeGossipState, decodeIpamUnicast, type GossipState } from "./gossip_codec.ts";
-import { nodeKey } from "./paxos.ts";
+import { nodeKey } from "./paxos/mod.ts";
 
 /** Name of the gossip channel. */
 export const IPAM_CHANNEL = "IPallocation";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Range } from "./address.ts";
+import type { Range } from "./address/mod.ts";
 import { encodeGossipState, encodeIpamUnicast, type GossipState } from "./gossip_codec.ts";
 import { IpamGossipData, IpamGossiper, type IpamGossipTarget } from "./gossiper.ts";
-import { emptyClaims, nodeKey } from "./paxos.ts";
+import { emptyClaims, nodeKey } from "./paxos/mod.ts";
 
 function recorder() {
   const calls: string[] = [];

@@ -26,7 +26,7 @@ import { ApiError, type ApiRoute } from "../api/ops.ts";
 import { type Cidr, formatCidr, formatIPv4, parseIPv4 } from "../lib/cidr.ts";
 import type { Allocator } from "./allocator.ts";
 import { parseAddressCidr, parseSubnet } from "./_init.ts";
-import { CancelledError } from "./_ops.ts";
+import { CancelledError } from "./_operations.ts";
 
 /** Largest form body read, in bytes. */
 const MAX_FORM_BYTES = 64 * 1024;

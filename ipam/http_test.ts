@@ -5,9 +5,9 @@ import { loadReport, readSample } from "../api/_samples.ts";
 import { createApiHandler } from "../api/server.ts";
 import { discardLogger } from "../lib/log.ts";
 import { Allocator } from "./allocator.ts";
-import { FakeMesh } from "./_fake_mesh.ts";
-import { FakeStore } from "./fake_store.ts";
-import { parseTimeout } from "./http.ts";
+import { FakeMesh } from "./fake_mesh.ts";
+import { FakeStore } from "./store/mod.ts";
+import { ipamRoutes, parseTimeout } from "./http.ts";
 
 const H1 = 0x020000000001n;
 const H2 = 0x020000000002n;
@@ -28,7 +28,7 @@ async function setup(init = "consensus=1") {
   alloc.register(mesh.join(H1, "h1"));
   await alloc.start();
   const ops = new FakeRouterOps(loadReport("plain", "h1"));
-  ops.routes = alloc.routes();
+  ops.routes = ipamRoutes(alloc);
   const handler = createApiHandler(ops, "control", { log: discardLogger });
   const call = async (method: string, path: string, init: RequestInit = {}) => {
     const res = await handler(new Request(`http://x${path}`, { method, ...init }));

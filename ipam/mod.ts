@@ -4,17 +4,15 @@
  *
  * @module
  */
-export * from "./address.ts";
-export * from "./space.ts";
-export * from "./ring.ts";
-export * from "./paxos.ts";
+export * from "./address/mod.ts";
+export * from "./space/mod.ts";
+export * from "./ring/mod.ts";
+export * from "./paxos/mod.ts";
 export * from "./gossip_codec.ts";
 export * from "./gossiper.ts";
-export * from "./store.ts";
-export * from "./store_file.ts";
-export * from "./fake_store.ts";
+export * from "./store/mod.ts";
 export * from "./allocator.ts";
 export * from "./http.ts";
 export { type IpamInit, MIN_SUBNET_SIZE, parseIpamInit, parseSubnet } from "./_init.ts";
-export { CancelledError } from "./_ops.ts";
+
 export { IPAM_STATUS } from "./_report.ts";

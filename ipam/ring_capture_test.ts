@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { parseIPv4 } from "../lib/cidr.ts";
 import { decodeGossipState, decodeIpamUnicast, type GossipState } from "./gossip_codec.ts";
 import { CAPTURE_PEERS, capturedIpamPayloads } from "./captured_payloads_test_fixtures.ts";
-import { Ring } from "./ring.ts";
-import { normalizeConsensus, PaxosNode } from "./paxos.ts";
+import { Ring } from "./ring/mod.ts";
+import { normalizeConsensus, PaxosNode } from "./paxos/mod.ts";
 
 const { h1, h2, h3 } = CAPTURE_PEERS;
 

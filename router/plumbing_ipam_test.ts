@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Allocator } from "../ipam/allocator.ts";
-import { CLAIM_UNREACHABLE_GRACE_MS } from "../ipam/_claim_ops.ts";
-import { FakeStore } from "../ipam/fake_store.ts";
+import { CLAIM_UNREACHABLE_GRACE_MS } from "../ipam/allocator.ts";
+import { FakeStore } from "../ipam/store/mod.ts";
 import { discardLogger } from "../lib/log.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 

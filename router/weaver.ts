@@ -35,7 +35,8 @@ import { FastDatapath, fastdpDecision, kernelFastdpHost } from "../datapath/fast
 import { NetworkRouter } from "../datapath/network_router.ts";
 import { TapCapture } from "../datapath/tap_capture.ts";
 import type { NamedOverlay } from "../datapath/overlay_switch.ts";
-import { Allocator, FileStore, ipamStatePath } from "../ipam/mod.ts";
+import { Allocator, FileStore, ipamRoutes, ipamStatePath } from "../ipam/mod.ts";
+import { dnsRoutes } from "../dns/http.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 import type { ApiRoute } from "../api/ops.ts";
 
@@ -159,8 +160,8 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
       dns: dns?.containers,
       watch: dns?.watch,
     }),
-    ...(ipam?.routes() ?? []),
-    ...(nameserver?.routes() ?? []),
+    ...(ipam ? ipamRoutes(ipam) : []),
+    ...(nameserver ? dnsRoutes(nameserver) : []),
   ];
   log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
   for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {

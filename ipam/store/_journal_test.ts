@@ -8,8 +8,9 @@ import {
   recordJson,
   recordLine,
 } from "./_journal.ts";
-import type { RingData } from "./ring.ts";
-import { type IpamState, IpamStoreCorruptError } from "./store.ts";
+import type { RingData } from "../ring/mod.ts";
+import type { IpamState } from "./store.ts";
+import { IpamStoreCorruptError } from "./store_error.ts";
 
 const P1 = 0x020000000001n;
 const P2 = 0x020000000002n;

@@ -9,7 +9,7 @@ import {
   precedes,
   quorumFor,
 } from "./paxos.ts";
-import { prng } from "../tests/harness/prng.ts";
+import { prng } from "../../tests/harness/prng.ts";
 
 const id = (name: bigint, uid = 100n + name): NodeID => ({ name, uid });
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { formatIPv4 } from "../lib/cidr.ts";
+import { formatIPv4 } from "../../lib/cidr.ts";
 import {
   type Address,
   biggestCidrRange,
@@ -20,7 +20,7 @@ import {
   newRange,
   type Range,
   rangeSize,
-} from "./address.ts";
+} from "../address/mod.ts";
 
 /** Index of the first boundary greater than `x` (or `>= x` when `orEqual`). */
 function search(list: readonly Address[], x: Address, orEqual: boolean): number {

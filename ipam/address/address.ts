@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Cidr, formatIPv4 } from "../lib/cidr.ts";
+import { type Cidr, formatIPv4 } from "../../lib/cidr.ts";
 
 /** An IPv4 address as an unsigned 32-bit number. */
 export type Address = number;

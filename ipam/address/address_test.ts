@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCidr, parseIPv4 } from "../lib/cidr.ts";
+import { parseCidr, parseIPv4 } from "../../lib/cidr.ts";
 import {
   biggestCidrRange,
   cidrRange,

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { formatIPv4 } from "../lib/cidr.ts";
-import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
-import type { Address, Count, Range } from "./address.ts";
+import { formatIPv4 } from "../../lib/cidr.ts";
+import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
+import type { Address, Count, Range } from "../address/mod.ts";
 
 /**
  * One token on the ring: `peer` owns `[token, next token)` (the last entry

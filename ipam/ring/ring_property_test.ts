@@ -9,12 +9,12 @@
  * by two peers at once. Failures name the seed.
  */
 import assert from "node:assert/strict";
-import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
-import type { PeerName } from "../lib/peer_name.ts";
-import { type Address, type Range, rangesOverlap } from "./address.ts";
+import { formatIPv4, parseIPv4 } from "../../lib/cidr.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import { type Address, type Range, rangesOverlap } from "../address/mod.ts";
 import { Ring, type RingData } from "./ring.ts";
-import { Space } from "./space.ts";
-import { prng } from "../tests/harness/prng.ts";
+import { Space } from "../space/mod.ts";
+import { prng } from "../../tests/harness/prng.ts";
 
 const START = parseIPv4("10.0.0.0");
 const END = parseIPv4("10.0.2.0");

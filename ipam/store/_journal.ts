@@ -2,7 +2,7 @@
  * The IPAM state file's journal (`<state file>.journal`), pure: what one save
  * changed, as one checksummed line appended to the file, so that a save
  * writes a few hundred bytes however many addresses are owned. The state
- * file is rewritten only now and then (compaction, see `store_file.ts`).
+ * file is rewritten only now and then (compaction, see `file_store.ts`).
  *
  * Text form:
  *
@@ -22,11 +22,11 @@
  *
  * @module
  */
-import { formatIPv4 } from "../lib/cidr.ts";
-import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
-import type { Address } from "./address.ts";
-import type { RingData, RingEntry } from "./ring.ts";
-import { entryToJson, holdsToJson, JsonReader, ownedToJson, ringToJson } from "./_state_json.ts";
+import { formatIPv4 } from "../../lib/cidr.ts";
+import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
+import type { Address } from "../address/mod.ts";
+import type { RingData, RingEntry } from "../ring/mod.ts";
+import { entryToJson, holdsToJson, JsonReader, ownedToJson, ringToJson } from "./state_json.ts";
 import type { IpamState, OwnedData, TakeoverHold } from "./store.ts";
 
 /** The journal's format marker (first word of its header line). */

@@ -52,9 +52,9 @@
  *
  * @module
  */
-import type { Logger } from "../lib/log.ts";
-import type { PeerName } from "../lib/peer_name.ts";
-import type { TimerId } from "../lib/timer.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import type { TimerId } from "../../lib/timer.ts";
 import { type NodeID, nodeKey, type Participant, type PaxosGossip, sameNode } from "./paxos.ts";
 
 /** Timing of the consensus driver. */

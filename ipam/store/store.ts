@@ -6,20 +6,16 @@
  * only the identifiers whose addresses changed, so that a save costs the same
  * however many addresses are owned. The state replaces Weave's BoltDB keys
  * (`peername`, `ring`, `ownedAddresses`) and adds the takeover holds of
- * `rmpeer` (see `allocator.ts`).
+ * `rmpeer` (see `ipam/_takeover.ts`).
  *
- * The pure JSON form of the state is in `_state_json.ts` (re-exported here);
- * `store_file.ts` is the only code that touches the disk.
+ * The pure JSON form of the state is in `state_json.ts`; `file_store.ts` is
+ * the only code that touches the disk; `fake_store.ts` keeps it in memory.
  *
  * @module
  */
-import type { PeerName } from "../lib/peer_name.ts";
-import type { Address } from "./address.ts";
-import type { RingData } from "./ring.ts";
-import { decodeIpamState, encodeIpamState } from "./_state_json.ts";
-
-export { decodeIpamState, encodeIpamState, type IpamStateJson } from "./_state_json.ts";
-export { IpamStoreCorruptError } from "./store_error.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import type { Address } from "../address/mod.ts";
+import type { RingData } from "../ring/mod.ts";
 
 /** An address handed to an identifier, with the prefix length of its subnet. */
 export interface OwnedAddress {
@@ -124,5 +120,5 @@ export function fullIpamUpdate(state: IpamState): IpamUpdate {
 
 /** A deep copy of a state (stores keep copies so that later changes do not leak in). */
 export function cloneIpamState(state: IpamState): IpamState {
-  return decodeIpamState(encodeIpamState(state), "copy");
+  return structuredClone(state);
 }

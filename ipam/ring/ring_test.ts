@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { parseIPv4 } from "../lib/cidr.ts";
-import type { PeerName } from "../lib/peer_name.ts";
-import type { Range } from "./address.ts";
+import { parseIPv4 } from "../../lib/cidr.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import type { Range } from "../address/mod.ts";
 import { Ring, type RingData, RingError, type RingMergeOptions } from "./ring.ts";
-import type { RingEntry } from "./ring_entries.ts";
+import type { RingEntry } from "./_entries.ts";
 
 // Ring over 10.0.0.0/24; offsets below are added to BASE.
 const BASE = parseIPv4("10.0.0.0");

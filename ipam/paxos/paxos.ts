@@ -7,7 +7,7 @@
  * and follows an acceptance of the proposal it promised. Consensus is a
  * quorum of nodes having accepted values of the same origin. Which claims
  * are sent to whom, and when, is the caller's choice (the allocator's is in
- * `_consensus.ts`): merging is per node, so any subset may travel.
+ * `consensus.ts`): merging is per node, so any subset may travel.
  *
  * Deterministic: claims are kept in the order first heard (Go iterates a map
  * at random; the outcome does not depend on that order). Node identity
@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { PeerName } from "../lib/peer_name.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
 
 /** A Paxos node: peer name plus the UID of this run of the peer. */
 export interface NodeID {

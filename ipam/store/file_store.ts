@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../lib/atomic_file.ts";
+import { writeFileAtomic } from "../../lib/atomic_file.ts";
 import {
   applyRecord,
   diffRecord,
@@ -39,7 +39,7 @@ import {
   recordLine,
   sha256Hex,
 } from "./_journal.ts";
-import { decodeIpamState, encodeIpamState } from "./_state_json.ts";
+import { decodeIpamState, encodeIpamState } from "./state_json.ts";
 import {
   applyIpamUpdate,
   cloneIpamState,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { discardLogger } from "../lib/log.ts";
-import type { PeerName } from "../lib/peer_name.ts";
-import { Consensus, type ConsensusHost, defaultSpreadMs } from "./_consensus.ts";
+import { discardLogger } from "../../lib/log.ts";
+import type { PeerName } from "../../lib/peer_name.ts";
+import { Consensus, type ConsensusHost, defaultSpreadMs } from "./consensus.ts";
 import { emptyClaims, type NodeID, nodeKey, PaxosNode, PaxosObserver } from "./paxos.ts";
 
 const US: NodeID = { name: 1n, uid: 11n };

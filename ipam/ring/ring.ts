@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { formatIPv4 } from "../lib/cidr.ts";
-import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../lib/peer_name.ts";
-import { type Address, type Count, type Range, rangeAsCidrString } from "./address.ts";
+import { formatIPv4 } from "../../lib/cidr.ts";
+import { formatPeerName, type PeerName, UNKNOWN_PEER_NAME } from "../../lib/peer_name.ts";
+import { type Address, type Count, type Range, rangeAsCidrString } from "../address/mod.ts";
 import {
   checkEntries,
   entryAt,
@@ -28,9 +28,9 @@ import {
   type RingEntry,
   RingError,
   splitRangesOverZero,
-} from "./ring_entries.ts";
+} from "./_entries.ts";
 
-export { type HasAllocations, type RingEntry, RingError } from "./ring_entries.ts";
+export { type HasAllocations, type RingEntry, RingError } from "./_entries.ts";
 
 /** A ring as sent on the wire (gob `Ring`): what {@link Ring.merge} accepts. */
 export interface RingData {

@@ -1,17 +1,17 @@
 /**
  * The JSON form of the persisted IPAM state and of its parts (ring, ring
  * entry, owned addresses, holds): addresses and peer names as text. Shared
- * by the state file (`store_file.ts`) and its journal (`_journal.ts`).
+ * by the state file (`file_store.ts`) and its journal (`_journal.ts`).
  *
  * Decoding checks every field, since a file is untrusted after a crash or a
  * hand edit; errors are {@link IpamStoreCorruptError}s naming the field.
  *
  * @module
  */
-import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
-import { formatPeerName, parsePeerName, type PeerName } from "../lib/peer_name.ts";
-import { type Address, isUint32 } from "./address.ts";
-import type { RingData, RingEntry } from "./ring.ts";
+import { formatIPv4, parseIPv4 } from "../../lib/cidr.ts";
+import { formatPeerName, parsePeerName, type PeerName } from "../../lib/peer_name.ts";
+import { type Address, isUint32 } from "../address/mod.ts";
+import type { RingData, RingEntry } from "../ring/mod.ts";
 import type { IpamState, OwnedData, TakeoverHold } from "./store.ts";
 import { IpamStoreCorruptError } from "./store_error.ts";
 
@@ -96,7 +96,7 @@ export function holdsToJson(holds: ReadonlyMap<Address, TakeoverHold>): HoldJson
  *
  * @example
  * ```ts
- * import { encodeIpamState } from "./_state_json.ts";
+ * import { encodeIpamState } from "./state_json.ts";
  * encodeIpamState({ peerName: 1n, owned: new Map(), holds: new Map() }).peerName; // "00:00:00:00:00:01"
  * ```
  */
@@ -117,7 +117,7 @@ export function encodeIpamState(state: IpamState): IpamStateJson {
  *
  * @example
  * ```ts
- * import { JsonReader } from "./_state_json.ts";
+ * import { JsonReader } from "./state_json.ts";
  * new JsonReader("state.json").ip("10.32.0.1", "token"); // 169869313
  * ```
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseCidr, parseIPv4 } from "../lib/cidr.ts";
-import { hostRange } from "./address.ts";
+import { parseCidr, parseIPv4 } from "../../lib/cidr.ts";
+import { hostRange } from "../address/mod.ts";
 import { Space } from "./space.ts";
 
 const ip = parseIPv4;

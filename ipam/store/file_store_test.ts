@@ -6,18 +6,17 @@ import {
   ipamStatePath,
   parseIpamFile,
   renderIpamFile,
-} from "./store_file.ts";
+} from "./file_store.ts";
 import {
   applyIpamUpdate,
   cloneIpamState,
-  decodeIpamState,
-  encodeIpamState,
   fullIpamUpdate,
   type IpamState,
-  IpamStoreCorruptError,
   type IpamUpdate,
 } from "./store.ts";
-import { rng } from "./_test_cluster.ts";
+import { decodeIpamState, encodeIpamState } from "./state_json.ts";
+import { IpamStoreCorruptError } from "./store_error.ts";
+import { rng } from "../_test_cluster.ts";
 
 function sample(): IpamState {
   return {
