@@ -13,6 +13,7 @@ import {
   IFLA_BRPORT_BCAST_FLOOD,
   IFLA_BRPORT_ISOLATED,
   IFLA_BRPORT_LEARNING,
+  IFLA_BRPORT_MODE,
   IFLA_BRPORT_MCAST_FLOOD,
   IFLA_BRPORT_STATE,
   IFLA_BRPORT_UNICAST_FLOOD,
@@ -41,6 +42,8 @@ export interface BridgePortInfo {
   mcastFlood?: boolean;
   bcastFlood?: boolean;
   isolated?: boolean;
+  /** Hairpin mode (IFLA_BRPORT_MODE). */
+  hairpin?: boolean;
 }
 
 /** VXLAN device settings as reported by the kernel. */
@@ -87,6 +90,7 @@ function parseBridgePort(bytes: Uint8Array): BridgePortInfo {
     ["mcastFlood", IFLA_BRPORT_MCAST_FLOOD],
     ["bcastFlood", IFLA_BRPORT_BCAST_FLOOD],
     ["isolated", IFLA_BRPORT_ISOLATED],
+    ["hairpin", IFLA_BRPORT_MODE],
   ];
   for (const [key, type] of fields) {
     const on = flag(type);
