@@ -274,7 +274,8 @@ function optional<T extends "string" | "number" | "boolean">(
 ): T extends "string" ? string : T extends "number" ? number : boolean {
   const v = doc[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== kind) invalidKey(prefix + key, v, `a ${kind}`);
+  const actual: string = typeof v;
+  if (actual !== kind) invalidKey(prefix + key, v, `a ${kind}`);
   return v as typeof fallback;
 }
 

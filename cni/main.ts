@@ -10,7 +10,7 @@ import { NetlinkSocket } from "../sys/netlink/socket.ts";
 import { peekVersion } from "./config.ts";
 import type { PluginDeps } from "./deps.ts";
 import { execDelegate } from "./delegate.ts";
-import { parseCniEnv } from "./env.ts";
+import { ENV_CNI_COMMAND, parseCniEnv } from "./env.ts";
 import { asCniError, CniCode, CniError } from "./errors.ts";
 import { namedNetnsExists } from "./gc.ts";
 import { runIpamPlugin } from "./ipam_plugin.ts";
@@ -47,12 +47,16 @@ export async function runCni(
 ): Promise<number> {
   let stdin = "";
   try {
-    const args = parseCniEnv(io.env);
-    try {
-      stdin = await io.readStdin();
-    } catch (e) {
-      throw new CniError(CniCode.IoFailure, `Cannot read stdin: ${(e as Error).message}`);
+    // stdin first (its cniVersion is the version of any error), unless this is no CNI call at
+    // all: someone at a terminal must not wait for an EOF.
+    if (io.env[ENV_CNI_COMMAND]) {
+      try {
+        stdin = await io.readStdin();
+      } catch (e) {
+        throw new CniError(CniCode.IoFailure, `Cannot read stdin: ${(e as Error).message}`);
+      }
     }
+    const args = parseCniEnv(io.env);
     if (args.command === "VERSION") {
       io.out(JSON.stringify(versionInfo()) + "\n");
       return 0;
