@@ -1,7 +1,7 @@
 /**
  * STATUS and GC, the same for `weave-net` and `weave-ipam` (SPEC.md 1.1.0):
  * STATUS says whether ADD could succeed now (the router answers and its IPAM
- * is ready, else code 50 with the reason); GC releases the addresses of
+ * is ready or idle, else code 50 with the reason); GC releases the addresses of
  * attachments not in `cni.dev/valid-attachments` (see `gc.ts`).
  *
  * @module
@@ -38,7 +38,8 @@ export async function statusCommand(inv: Invocation, deps: PluginDeps): Promise<
       "Cannot add pods now: the router runs without IPAM (no --ipalloc-range)",
     );
   }
-  if (status !== "ready") {
+  // "idle": no allocation asked for yet; the first ADD starts the ring (as `weave prime` does).
+  if (status !== "ready" && status !== "idle") {
     throw new CniError(CniCode.NotAvailable, `Cannot add pods now: IPAM is ${status}`);
   }
   return undefined;

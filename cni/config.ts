@@ -7,7 +7,7 @@
  * | --- | --- | --- |
  * | `cniVersion`, `name`, `type` | the spec's | required |
  * | `bridge` | the bridge pods are attached to | `weave` |
- * | `mtu` | MTU of the veth pair; 0 = the bridge's | 0 |
+ * | `mtu` | MTU of the veth pair; 0 = the datapath's (WEAVE_MTU, default 1376) | 0 |
  * | `hairpinMode` | the host veth may send frames back where they came from | false |
  * | `ipam` | no `type`: the router's IPAM; any other type is run as that plugin | `{}` |
  * | `ipam.subnet` | allocate in this subnet (`POST /ip/<id>/<net>/<len>`) | the default subnet |

@@ -20,6 +20,10 @@ export const ENV_CNI_PATH = "CNI_PATH";
 export const ENV_WEAVE_HTTP_ADDR = "WEAVE_HTTP_ADDR";
 /** The router's control API, which Weave's plugin also used. */
 export const DEFAULT_ROUTER_ADDR = "127.0.0.1:6784";
+/** The datapath MTU (as for `weave launch`); the pod MTU when the config says `mtu: 0`. */
+export const ENV_WEAVE_MTU = "WEAVE_MTU";
+/** Weave's default datapath MTU. */
+export const DEFAULT_MTU = 1376;
 
 const COMMANDS: readonly CniCommand[] = ["ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"];
 /** Container ids as the spec allows them. */
@@ -42,6 +46,8 @@ export interface CniArgs {
   path: string[];
   /** The router's API address. */
   routerAddr: string;
+  /** WEAVE_MTU, default {@link DEFAULT_MTU}. */
+  datapathMtu: number;
 }
 
 /**
@@ -93,6 +99,7 @@ export function parseCniEnv(env: Record<string, string | undefined>): CniArgs {
     args: parseCniArgs(env[ENV_CNI_ARGS] ?? ""),
     path: (env[ENV_CNI_PATH] ?? "").split(":").filter((p) => p !== ""),
     routerAddr: env[ENV_WEAVE_HTTP_ADDR] || DEFAULT_ROUTER_ADDR,
+    datapathMtu: parseMtu(env[ENV_WEAVE_MTU]),
   };
 }
 
@@ -114,6 +121,15 @@ export function parseCniArgs(text: string): Record<string, string> {
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+function parseMtu(text: string | undefined): number {
+  if (text === undefined || text === "") return DEFAULT_MTU;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 68 || n > 65535) {
+    throw invalid(`${ENV_WEAVE_MTU} "${text}" is not an MTU (68..65535)`);
+  }
+  return n;
 }
 
 function invalid(message: string): CniError {

@@ -20,7 +20,9 @@ Deno.test("parseCniEnv reads the spec's variables and WEAVE_HTTP_ADDR", () => {
     args: { K8S_POD_NAME: "web", IgnoreUnknown: "1" },
     path: ["/opt/cni/bin", "/usr/lib/cni"],
     routerAddr: DEFAULT_ROUTER_ADDR,
+    datapathMtu: 1376,
   });
+  assert.equal(parseCniEnv({ ...add, WEAVE_MTU: "8916" }).datapathMtu, 8916);
   assert.equal(
     parseCniEnv({ ...add, WEAVE_HTTP_ADDR: "127.0.0.1:7000" }).routerAddr,
     "127.0.0.1:7000",
@@ -48,6 +50,8 @@ Deno.test("parseCniEnv: each missing or bad variable gets its own code 4 error",
     [{ ...add, CNI_COMMAND: "CHECK", CNI_NETNS: "" }, /CNI_NETNS is not set/],
     [{ ...add, CNI_NETNS: "relative/ns" }, /CNI_NETNS "relative\/ns" is not an absolute path/],
     [{ ...add, CNI_ARGS: "novalue" }, /CNI_ARGS has "novalue"/],
+    [{ ...add, WEAVE_MTU: "big" }, /WEAVE_MTU "big" is not an MTU/],
+    [{ ...add, WEAVE_MTU: "20" }, /WEAVE_MTU "20"/],
   ];
   for (const [env, message] of table) {
     assert.throws(() => parseCniEnv(env), (e: unknown) => {

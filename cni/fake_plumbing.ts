@@ -67,7 +67,7 @@ export class FakePlumbing implements Plumbing {
     const n = this.pods.size + 1;
     const pod = existing ?? { spec, mac: `02:00:00:00:00:${hex(n)}`, up: true };
     this.pods.set(key, pod);
-    const mtu = spec.mtu || this.bridges.get(spec.bridge)!.mtu;
+    const mtu = spec.mtu;
     return {
       host: {
         name: hostVethName(spec.containerId),
@@ -87,7 +87,7 @@ export class FakePlumbing implements Plumbing {
     if (!this.namespaces.has(ref.netns)) throw gone(ref.netns);
     const pod = this.pods.get(`${ref.netns}#${ref.ifname}`);
     if (!pod) return {};
-    const mtu = pod.spec.mtu || 1376;
+    const mtu = pod.spec.mtu;
     return {
       host: {
         name: hostVethName(ref.containerId),

@@ -75,7 +75,7 @@ async function add(inv: Invocation, deps: PluginDeps): Promise<CommandOutput> {
       netns,
       ifname,
       bridge: conf.bridge,
-      mtu: conf.mtu,
+      mtu: conf.mtu || inv.args.datapathMtu,
       hairpin: conf.hairpinMode,
       cidr: addressing.address,
       routes,
@@ -123,8 +123,9 @@ async function allocate(conf: NetConf, inv: Invocation, deps: PluginDeps): Promi
 }
 
 /**
- * The bridge's address to route through: one in the pod's subnet, else its first; when it has
- * none, one from IPAM for `weave:expose`, put on the bridge first (as Weave's plugin does).
+ * The bridge's address to route through: one in the pod's subnet, else its first (link-local
+ * ones aside); when it has none, one from IPAM for `weave:expose`, put on the bridge first (as
+ * Weave's plugin does).
  */
 async function bridgeGateway(conf: NetConf, podCidr: string, deps: PluginDeps): Promise<string> {
   const plumbing = deps.plumbing();
@@ -136,8 +137,10 @@ async function bridgeGateway(conf: NetConf, podCidr: string, deps: PluginDeps): 
     );
   }
   const subnet = parseCidr(podCidr);
-  const inSubnet = bridge.cidrs.find((c) => sameNetwork(c, subnet));
-  const chosen = inSubnet ?? bridge.cidrs[0];
+  // Not weaveDNS's link-local address, which every host's bridge carries (dns/reach.ts).
+  const usable = bridge.cidrs.filter((c) => !c.startsWith("169.254."));
+  const inSubnet = usable.find((c) => sameNetwork(c, subnet));
+  const chosen = inSubnet ?? usable[0];
   if (chosen) return chosen.split("/")[0];
   if (conf.ipam.type) {
     throw new CniError(

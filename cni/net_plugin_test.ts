@@ -65,6 +65,7 @@ Deno.test("ADD allocates for the container id, attaches the pod and answers inte
   const pod = kernel.pods.get(`${NETNS}#eth0`)!;
   assert.equal(pod.spec.bridge, "weave");
   assert.equal(pod.spec.hairpin, false);
+  assert.equal(pod.spec.mtu, 1376, "mtu 0: the datapath's");
 });
 
 Deno.test("ADD retried for the same container and interface gives the same answer", async () => {
@@ -94,12 +95,12 @@ Deno.test("ADD in ipam.subnet with ipam.gateway and ipam.routes uses them", asyn
   ]);
 });
 
-Deno.test("ADD gives the bridge an address from IPAM (weave:expose) when it has none", async () => {
+Deno.test("ADD gives the bridge an address from IPAM (weave:expose) when it has none but weaveDNS's", async () => {
   const { ipam, kernel, run } = setup();
-  kernel.bridges.set("weave", { mtu: 1376, cidrs: [] });
+  kernel.bridges.set("weave", { mtu: 65521, cidrs: ["169.254.53.1/32"] });
   const out = await run("ADD");
   assert.deepEqual(ipam.held.get("weave:expose"), ["10.32.0.2/12"]);
-  assert.deepEqual(kernel.bridges.get("weave")!.cidrs, ["10.32.0.2/12"]);
+  assert.deepEqual(kernel.bridges.get("weave")!.cidrs, ["169.254.53.1/32", "10.32.0.2/12"]);
   assert.deepEqual((out as { routes: unknown }).routes, [{ dst: "0.0.0.0/0", gw: "10.32.0.2" }]);
 });
 
@@ -211,6 +212,8 @@ Deno.test("STATUS: fine when IPAM is ready, else code 50 with the reason", async
   const { ipam, run } = setup();
   const v = { cniVersion: "1.1.0" };
   assert.equal(await run("STATUS", v), undefined);
+  ipam.ipamStatus = "idle";
+  assert.equal(await run("STATUS", v), undefined, "idle: the first ADD starts the ring");
   ipam.ipamStatus = "awaiting consensus";
   await rejectsWith(run("STATUS", v), CniCode.NotAvailable, /IPAM is awaiting consensus/);
   ipam.ipamStatus = undefined;

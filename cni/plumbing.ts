@@ -38,7 +38,7 @@ export interface PodSpec {
   /** The pod's interface name (CNI_IFNAME). */
   ifname: string;
   bridge: string;
-  /** 0: the bridge's. */
+  /** MTU of both veth ends. */
   mtu: number;
   hairpin: boolean;
   /** The pod's address `a.b.c.d/n`. */

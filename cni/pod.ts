@@ -7,7 +7,7 @@
  *   CVE-2020-11091), up;
  * - the pod end created straight inside the pod's namespace as CNI_IFNAME
  *   (no temporary name in the host), with the MTU of both ends the
- *   configured one or the bridge's, Weave's ARP settings
+ *   configured one or the datapath's, Weave's ARP settings
  *   (`base_reachable_time=5`, `delay_first_probe_time=2`, `ucast_solicit=1`,
  *   `arp_accept=1`: pods follow a moved address quickly), the address, the
  *   routes, and a gratuitous ARP for the address.
@@ -96,7 +96,7 @@ function setupPod(nl: Netlink, spec: PodSpec): { host: LinkSummary; pod: LinkSum
       `Cannot attach the pod: bridge "${spec.bridge}" does not exist (is weave running?)`,
     );
   }
-  const mtu = spec.mtu || bridge.mtu || 1376;
+  const mtu = spec.mtu;
   const hostName = hostVethName(spec.containerId);
   const pnl = podNetlink(spec.netns);
   try {

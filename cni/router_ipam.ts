@@ -77,7 +77,9 @@ export class RouterIpam implements Ipam {
 
   async release(id: string): Promise<void> {
     const res = await this.#call("DELETE", `/ip/${encodeURIComponent(id)}`, "release");
-    if (res.status !== 204 && res.status !== 200) {
+    // The router answers 400 "Delete: no addresses for <id>" when nothing is held: released.
+    const nothingHeld = res.status === 400 && /no addresses for/.test(res.body);
+    if (res.status !== 204 && res.status !== 200 && !nothingHeld) {
       throw new CniError(
         CniCode.IpamRefused,
         `Cannot release the addresses of ${id}: the router says: ${res.body.trim()}`,

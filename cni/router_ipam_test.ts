@@ -43,12 +43,15 @@ Deno.test("RouterIpam speaks the router's IPAM routes", async () => {
   }
 });
 
-Deno.test("RouterIpam maps the router's refusals: 503 → 11, 400 → 100, no owners → []", async () => {
+Deno.test("RouterIpam maps the router's refusals: 503 → 11, 400 → 100, nothing held → released, no owners → []", async () => {
   const r = fakeRouter((req, url) => {
     if (url.pathname === "/ip") return Response.json({ owned: null });
     if (url.pathname === "/report") return Response.json({ Router: {} });
     if (req.method === "POST" && url.pathname.endsWith("/wait")) {
       return new Response("Cannot allocate: IPAM status: awaiting consensus", { status: 503 });
+    }
+    if (req.method === "DELETE" && url.pathname === "/ip/gone") {
+      return new Response("Delete: no addresses for gone", { status: 400 });
     }
     return new Response("invalid subnet", { status: 400 });
   });
@@ -68,6 +71,7 @@ Deno.test("RouterIpam maps the router's refusals: 503 → 11, 400 → 100, no ow
       ipam.release("c1"),
       (e: unknown) => e instanceof CniError && e.code === CniCode.IpamRefused,
     );
+    await ipam.release("gone");
     assert.deepEqual(await ipam.owned(), []);
     assert.equal(await ipam.status(), undefined, "no IPAM section: IPAM off");
   } finally {
