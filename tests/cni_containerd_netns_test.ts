@@ -1,0 +1,111 @@
+/**
+ * A real runtime: containerd and runc from Debian, a private daemon per test host, pods started
+ * with `ctr run --cni` and our conflist as `weave setup-cni` installs it. On two hosts with
+ * IPAM consensus, the pods get distinct addresses from the router, ping each other across the
+ * hosts over fastdp, keep their addresses when both routers restart with `--no-fastdp`, ping
+ * over sleeve, and removing them (`ctr run --rm` calls DEL) releases their addresses and leaves
+ * no veth. Needs root and the Debian packages; ignored otherwise.
+ */
+import assert from "node:assert/strict";
+import { netnsSkipReason, TestNet, waitFor } from "./harness/netns.ts";
+import { cniSkipReason, installPlugins, linksLike, owners } from "./_cni.ts";
+import {
+  busyboxRootfs,
+  type Containerd,
+  podExec,
+  runPod,
+  startContainerd,
+  stopPod,
+} from "./_containerd.ts";
+
+const skip = netnsSkipReason() ?? cniSkipReason({ containerd: true });
+const label = (name: string) => skip ? `${name} (ignored: ${skip})` : name;
+
+async function launchBoth(net: TestNet, args: string[] = []): Promise<void> {
+  await net.launch(1, { args, peers: [net.host(2).ip] });
+  await net.launch(2, { args, peers: [net.host(1).ip] });
+  const primed = await Promise.all(
+    [1, 2].map((i) => net.weave(i, ["prime"], { timeoutMs: 30_000 })),
+  );
+  for (const p of primed) assert.equal(p.code, 0, p.stderr);
+}
+
+async function podAddress(d: Containerd, id: string): Promise<string> {
+  const r = await podExec(d, id, ["/bin/ip", "-4", "-o", "addr", "show", "eth0"]);
+  const m = /inet (\d+\.\d+\.\d+\.\d+\/\d+)/.exec(r.stdout);
+  assert.ok(m, `${id} has an address: ${r.stdout}${r.stderr}`);
+  return m[1];
+}
+
+async function waitPing(d: Containerd, id: string, ip: string, what: string): Promise<void> {
+  await waitFor(async () => {
+    const r = await podExec(d, id, ["/bin/ping", "-c", "1", "-W", "1", ip]);
+    return r.code === 0 || r.stdout + r.stderr;
+  }, { what: `${id} to ping ${ip} over ${what}`, timeoutMs: 20_000 });
+}
+
+async function waitConnections(net: TestNet, mode: RegExp): Promise<void> {
+  await waitFor(async () => {
+    const s = (await net.weave(1, ["status", "connections"])).stdout;
+    return mode.test(s) || s;
+  }, { what: `h1's connection to be ${mode}`, timeoutMs: 20_000 });
+}
+
+Deno.test({
+  name: label(
+    "ctr run --cni on two hosts: distinct IPAM addresses, ping over fastdp and sleeve, DEL releases",
+  ),
+  ignore: skip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await TestNet.create({ hosts: 2 });
+    const cni = await installPlugins(`${net.tempDir}/cni`);
+    const rootfs = await busyboxRootfs(net.tempDir);
+    await launchBoth(net);
+    const daemons = await Promise.all(
+      [1, 2].map((i) => startContainerd(net, i, `${net.tempDir}/containerd-h${i}`)),
+    );
+    const ids = [1, 2].map((i) => `${net.prefix}h${i}pod`);
+    const children: Deno.ChildProcess[] = [];
+    try {
+      for (const [k, d] of daemons.entries()) {
+        children.push(await runPod(net, d, { id: ids[k], rootfs, cni }));
+      }
+      const addrs = await Promise.all(daemons.map((d, k) => podAddress(d, ids[k])));
+      for (const a of addrs) assert.match(a, /^10\.(3[2-9]|4[0-7])\.\d+\.\d+\/12$/);
+      assert.notEqual(addrs[0], addrs[1], "distinct addresses across the hosts");
+      for (const [k, i] of [1, 2].entries()) {
+        assert.deepEqual((await owners(net, i))[`default-${ids[k]}`], [addrs[k]], `h${i} holds it`);
+      }
+      const ip = addrs.map((a) => a.split("/")[0]);
+      await waitConnections(net, /fastdp/);
+      await waitPing(daemons[0], ids[0], ip[1], "fastdp");
+      await waitPing(daemons[1], ids[1], ip[0], "fastdp");
+
+      // Both routers restart on sleeve while the pods run: the pods keep their addresses.
+      for (const i of [1, 2]) assert.equal((await net.weave(i, ["stop"])).code, 0);
+      await launchBoth(net, ["--no-fastdp"]);
+      for (const [k, i] of [1, 2].entries()) {
+        assert.deepEqual((await owners(net, i))[`default-${ids[k]}`], [addrs[k]], `h${i} kept it`);
+      }
+      await waitConnections(net, /sleeve/);
+      await waitPing(daemons[0], ids[0], ip[1], "sleeve");
+      await waitPing(daemons[1], ids[1], ip[0], "sleeve");
+
+      // Removing the pods releases their addresses; no veth is left on either host.
+      for (const [k, d] of daemons.entries()) await stopPod(d, ids[k], children[k]);
+      children.length = 0;
+      for (const i of [1, 2]) {
+        const held = await owners(net, i);
+        assert.deepEqual(Object.keys(held).filter((o) => o.startsWith("default-")), [], `h${i}`);
+        assert.deepEqual(await linksLike(net.host(i).name, "vethwepl"), [], `h${i}`);
+      }
+    } finally {
+      for (const [k, child] of children.entries()) {
+        await stopPod(daemons[k], ids[k], child).catch(() => {});
+      }
+      for (const d of daemons) await d.stop();
+    }
+  },
+});
