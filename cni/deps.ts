@@ -8,6 +8,7 @@
 import type { Delegate } from "./delegate.ts";
 import type { CniArgs } from "./env.ts";
 import type { Plumbing } from "./plumbing.ts";
+import type { Records } from "./records.ts";
 import type { Ipam } from "./router_ipam.ts";
 
 /** One run of a plugin. */
@@ -23,6 +24,8 @@ export interface PluginDeps {
   /** The kernel work; made on first use (VERSION, STATUS and GC never need it). */
   plumbing: () => Plumbing;
   delegate: Delegate;
+  /** Where attached pods are recorded for `weave ps`; none: not recorded. */
+  records?: Records;
   /** GC keeps an owner when this says so (a `weave attach` container); default: never. */
   keepOwner?: (id: string) => boolean;
 }

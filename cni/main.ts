@@ -18,6 +18,7 @@ import type { PluginName } from "./mode.ts";
 import { runNetPlugin } from "./net_plugin.ts";
 import type { Plumbing } from "./plumbing.ts";
 import { kernelPlumbing } from "./pod.ts";
+import { DEFAULT_STATE_DIR, ENV_WEAVE_CNI_STATE_DIR, fileRecords } from "./records.ts";
 import { RouterIpam } from "./router_ipam.ts";
 import { LATEST_VERSION, SUPPORTED_VERSIONS, versionInfo } from "./version.ts";
 
@@ -86,6 +87,7 @@ export function realDeps(routerAddr: string): PluginDeps {
     plumbing: () => (plumbing ??= kernelPlumbing(new NetlinkSocket())),
     delegate: execDelegate,
     keepOwner: namedNetnsExists,
+    records: fileRecords(Deno.env.get(ENV_WEAVE_CNI_STATE_DIR) || DEFAULT_STATE_DIR),
   };
 }
 

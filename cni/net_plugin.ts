@@ -16,6 +16,8 @@ import type { CommandOutput, Invocation, PluginDeps } from "./deps.ts";
 import { CniCode, CniError } from "./errors.ts";
 import { gcCommand, statusCommand } from "./common.ts";
 import type { PodRoute } from "./plumbing.ts";
+import type { PodRecord } from "./records.ts";
+import { netnsId } from "../sys/netns.ts";
 import { type CniResult, decodeResult, encodeResult } from "./result.ts";
 import { requireCommandIn } from "./version.ts";
 
@@ -80,6 +82,13 @@ async function add(inv: Invocation, deps: PluginDeps): Promise<CommandOutput> {
       cidr: addressing.address,
       routes,
     });
+    recordQuietly(deps, () => ({
+      containerId: id,
+      netns,
+      ifname,
+      hostVeth: links.host.name,
+      hostNetns: netnsId(),
+    }));
     const result: CniResult = {
       interfaces: [
         { name: links.host.name, mac: links.host.mac },
@@ -93,6 +102,15 @@ async function add(inv: Invocation, deps: PluginDeps): Promise<CommandOutput> {
   } catch (e) {
     await addressing.undo().catch(() => {});
     throw e;
+  }
+}
+
+/** Records the pod for `weave ps`; a failure here must not fail the ADD. */
+function recordQuietly(deps: PluginDeps, record: () => PodRecord): void {
+  try {
+    deps.records?.write(record());
+  } catch {
+    // e.g. /run/weave not writable: `weave ps` will not list the pod, nothing else changes.
   }
 }
 
@@ -200,6 +218,7 @@ async function del(inv: Invocation, deps: PluginDeps): Promise<CommandOutput> {
   }
   const { containerId, netns, ifname } = inv.args;
   deps.plumbing().teardownPod({ containerId, netns, ifname });
+  deps.records?.remove(containerId);
   if (conf?.ipam.type) await deps.delegate(conf.ipam.type, "DEL", inv.stdin, inv.args);
   else await deps.ipam.release(containerId);
   return undefined;

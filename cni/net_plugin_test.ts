@@ -6,6 +6,8 @@ import { FakeIpam } from "./fake_ipam.ts";
 import { FakePlumbing } from "./fake_plumbing.ts";
 import { podRoutes, runNetPlugin } from "./net_plugin.ts";
 import type { Delegate } from "./delegate.ts";
+import { memoryRecords } from "./records.ts";
+import { netnsId } from "../sys/netns.ts";
 
 const ID = "4b0c1d2e3f405162738495a6b7c8d9e0";
 const NETNS = "/var/run/netns/cni-1";
@@ -257,4 +259,29 @@ Deno.test("podRoutes: default route via the gateway; a link route first when it 
   for (const [cidr, gw, given, want] of table) {
     assert.deepEqual(podRoutes(cidr, gw, given), want, `${cidr} ${gw} ${JSON.stringify(given)}`);
   }
+});
+
+Deno.test("ADD records the pod for weave ps and DEL forgets it; a failing record store fails nothing", async () => {
+  const { deps, run } = setup();
+  const records = memoryRecords();
+  deps.records = records;
+  await run("ADD");
+  assert.deepEqual([...records.map.values()], [
+    {
+      containerId: ID,
+      netns: NETNS,
+      ifname: "eth0",
+      hostVeth: "vethwepl4b0c1d2",
+      hostNetns: netnsId(),
+    },
+  ]);
+  await run("DEL");
+  assert.equal(records.map.size, 0);
+  deps.records = {
+    ...records,
+    write: () => {
+      throw new Error("read-only");
+    },
+  };
+  await run("ADD");
 });

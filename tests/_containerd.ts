@@ -95,13 +95,17 @@ export interface CniDirs {
 export async function runPod(
   net: TestNet,
   d: Containerd,
-  pod: { id: string; rootfs: string; cni: CniDirs },
+  pod: { id: string; rootfs: string; cni: CniDirs; env?: Record<string, string> },
 ): Promise<Deno.ChildProcess> {
   await ensureMountPoints();
   const script = `mount --bind '${pod.cni.binDir}' /opt/cni/bin && ` +
     `mount --bind '${pod.cni.confDir}' /etc/cni/net.d && ` +
     `exec ctr --address '${d.socket}' run --rm --cni --rootfs '${pod.rootfs}' '${pod.id}' /bin/sleep 300`;
-  const child = net.host(d.host).spawn(["sh", "-c", script], { stdout: "null", stderr: "piped" });
+  const child = net.host(d.host).spawn(["sh", "-c", script], {
+    stdout: "null",
+    stderr: "piped",
+    env: pod.env,
+  });
   const stderr = new Response(child.stderr).text();
   const exited = child.status.then(async (st) => {
     throw new Error(

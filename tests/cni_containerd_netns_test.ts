@@ -2,7 +2,7 @@
  * A real runtime: containerd and runc from Debian, a private daemon per test host, pods started
  * with `ctr run --cni` and our conflist as `weave setup-cni` installs it. On two hosts with
  * IPAM consensus, the pods get distinct addresses from the router, ping each other across the
- * hosts over fastdp, keep their addresses when both routers restart with `--no-fastdp`, ping
+ * hosts over fastdp, appear in `weave ps`, keep their addresses when both routers restart with `--no-fastdp`, ping
  * over sleeve, and removing them (`ctr run --rm` calls DEL) releases their addresses and leaves
  * no veth. Needs root and the Debian packages; ignored otherwise.
  */
@@ -67,16 +67,29 @@ Deno.test({
       [1, 2].map((i) => startContainerd(net, i, `${net.tempDir}/containerd-h${i}`)),
     );
     const ids = [1, 2].map((i) => `${net.prefix}h${i}pod`);
+    const stateEnv = { WEAVE_CNI_STATE_DIR: `${net.tempDir}/cni-state` };
     const children: Deno.ChildProcess[] = [];
     try {
       for (const [k, d] of daemons.entries()) {
-        children.push(await runPod(net, d, { id: ids[k], rootfs, cni }));
+        children.push(await runPod(net, d, { id: ids[k], rootfs, cni, env: stateEnv }));
       }
       const addrs = await Promise.all(daemons.map((d, k) => podAddress(d, ids[k])));
       for (const a of addrs) assert.match(a, /^10\.(3[2-9]|4[0-7])\.\d+\.\d+\/12$/);
       assert.notEqual(addrs[0], addrs[1], "distinct addresses across the hosts");
       for (const [k, i] of [1, 2].entries()) {
         assert.deepEqual((await owners(net, i))[`default-${ids[k]}`], [addrs[k]], `h${i} holds it`);
+      }
+      for (const [k, i] of [1, 2].entries()) {
+        const ps = await net.weave(i, ["ps"], { env: stateEnv });
+        const mac = (await podExec(daemons[k], ids[k], ["/bin/cat", "/sys/class/net/eth0/address"]))
+          .stdout.trim();
+        const lines = ps.stdout.trim().split("\n");
+        assert.match(lines[0], /^weave:expose /, ps.stdout);
+        assert.deepEqual(
+          lines.slice(1),
+          [`default-${ids[k]} ${mac} ${addrs[k]}`],
+          `h${i}: ${ps.stdout}`,
+        );
       }
       const ip = addrs.map((a) => a.split("/")[0]);
       await waitConnections(net, /fastdp/);
@@ -100,6 +113,12 @@ Deno.test({
         const held = await owners(net, i);
         assert.deepEqual(Object.keys(held).filter((o) => o.startsWith("default-")), [], `h${i}`);
         assert.deepEqual(await linksLike(net.host(i).name, "vethwepl"), [], `h${i}`);
+        const ps = await net.weave(i, ["ps"], { env: stateEnv });
+        assert.equal(
+          ps.stdout.trim().split("\n").length,
+          1,
+          `h${i}: only weave:expose: ${ps.stdout}`,
+        );
       }
     } finally {
       for (const [k, child] of children.entries()) {
