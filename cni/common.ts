@@ -2,7 +2,8 @@
  * STATUS and GC, the same for `weave-net` and `weave-ipam` (SPEC.md 1.1.0):
  * STATUS says whether ADD could succeed now (the router answers and its IPAM
  * is ready or idle, else code 50 with the reason); GC releases the addresses of
- * attachments not in `cni.dev/valid-attachments` (see `gc.ts`).
+ * attachments not in `cni.dev/valid-attachments` (see `gc.ts`), and removes
+ * the interface of such a pod when it is still recorded (`records.ts`).
  *
  * @module
  */
@@ -55,7 +56,14 @@ export async function gcCommand(inv: Invocation, deps: PluginDeps): Promise<Comm
   }
   const owned = await deps.ipam.owned();
   const keep = deps.keepOwner ?? (() => false);
+  const records = deps.records?.list() ?? [];
   for (const id of gcCandidates(owned, conf.validAttachments ?? [], keep)) {
+    // A pod still recorded here (its runtime forgot it) loses its interface too.
+    const rec = records.find((r) => r.containerId === id);
+    if (rec) {
+      deps.plumbing().teardownPod(rec);
+      deps.records?.remove(id);
+    }
     await deps.ipam.release(id);
   }
   return undefined;

@@ -244,6 +244,21 @@ Deno.test("GC releases owners not in cni.dev/valid-attachments, never weave's ow
   ]);
 });
 
+Deno.test("GC also removes the interface of a recorded pod it releases", async () => {
+  const { ipam, kernel, deps, run } = setup();
+  const records = memoryRecords();
+  deps.records = records;
+  await run("ADD");
+  assert.equal(kernel.pods.size, 1);
+  assert.equal(
+    await run("GC", { cniVersion: "1.1.0", "cni.dev/valid-attachments": [] }),
+    undefined,
+  );
+  assert.equal(kernel.pods.size, 0);
+  assert.equal(records.map.size, 0);
+  assert.equal(ipam.held.has(ID), false);
+});
+
 Deno.test("podRoutes: default route via the gateway; a link route first when it is off-subnet", () => {
   const table: [string, string | undefined, { dst: string; gw?: string }[] | undefined, unknown][] =
     [

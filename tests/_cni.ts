@@ -114,7 +114,10 @@ export async function libcni(
     `${call.cni.dir}/cache`,
   ];
   if (call.caps) args.push(JSON.stringify(call.caps));
-  const r = await net.host(i).exec([call.driver, ...args], { timeoutMs: 60_000 });
+  const r = await net.host(i).exec([call.driver, ...args], {
+    timeoutMs: 60_000,
+    env: { WEAVE_CNI_STATE_DIR: `${call.cni.dir}/state` },
+  });
   const text = r.stdout.trim();
   let out: unknown = text;
   try {
@@ -144,6 +147,7 @@ export async function plugin(
     CNI_NETNS: call.netns ?? "",
     CNI_IFNAME: "eth0",
     CNI_PATH: call.cni.cniPath,
+    WEAVE_CNI_STATE_DIR: `${call.cni.dir}/state`,
   };
   const bin = `${call.cni.binDir}/${call.name ?? "weave-net"}`;
   const r = await net.host(i).exec([bin], { env, stdin: call.stdin, timeoutMs: 60_000 });

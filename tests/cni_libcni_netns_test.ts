@@ -3,7 +3,8 @@
  * library runtimes use) and run directly, on one host with its router:
  * ADD, CHECK, DEL and VERSION for each spec version with the conflist as
  * `weave setup-cni` installs it (portmap chained; a port mapping given as
- * runtime config reaches the pod from another host), then the faults: ADD
+ * runtime config reaches the pod from another host), `weave-ipam` under
+ * Debian's `bridge`, then the faults: ADD
  * twice, DEL twice, DEL with the router gone, a vanished namespace, garbage
  * on stdin, STATUS and GC; nothing is left behind (no veth, no address).
  * Needs root and the Debian packages; ignored otherwise.
@@ -43,7 +44,9 @@ async function start(net: TestNet): Promise<Ctx> {
 }
 
 Deno.test({
-  name: label("libcni drives weave-net + portmap: ADD, CHECK, DEL, VERSION for each version"),
+  name: label(
+    "libcni drives weave-net + portmap (ADD, CHECK, DEL, VERSION per version) and bridge + weave-ipam",
+  ),
   ignore: skip !== undefined,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -95,6 +98,33 @@ Deno.test({
       assert.deepEqual(await linksLike(pod, "eth0"), []);
     }
     assert.deepEqual(await linksLike(net.host(1).name, "vethwepl"), [], "no veth left");
+
+    // weave-ipam under another main plugin: Debian's bridge.
+    const ipamList = `${net.tempDir}/ipam.conflist`;
+    await Deno.writeTextFile(
+      ipamList,
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "ipamnet",
+        plugins: [{ type: "bridge", bridge: "cnibr1", ipam: { type: "weave-ipam" } }],
+      }),
+    );
+    const pod = await net.container(1, 9);
+    const call = {
+      driver: ctx.driver,
+      conflist: ipamList,
+      netns: `/run/netns/${pod}`,
+      id: `1abc${net.prefix}`,
+      cni: ctx.cni,
+    };
+    const add = await libcni(net, 1, { ...call, action: "add" });
+    assert.equal(add.code, 0, JSON.stringify(add));
+    const address = (add.out as { ips: { address: string }[] }).ips[0].address;
+    assert.match(address, RANGE);
+    assert.deepEqual((await owners(net, 1))[call.id], [address]);
+    assert.equal((await libcni(net, 1, { ...call, action: "check" })).code, 0);
+    assert.equal((await libcni(net, 1, { ...call, action: "del" })).code, 0);
+    assert.equal((await owners(net, 1))[call.id], undefined, "weave-ipam DEL released it");
   },
 });
 
@@ -198,6 +228,7 @@ Deno.test({
     const held = await owners(net, 1);
     assert.ok(held[id] && !held[id2], JSON.stringify(held));
     assert.ok(held["weave:expose"], "the bridge keeps its address");
+    assert.deepEqual(await linksLike(pod2, "eth0"), [], "GC removed the forgotten pod's interface");
 
     // DEL with the router gone: code 11 (retry), the interface is already removed; after the
     // router is back, the retried DEL releases the address.
