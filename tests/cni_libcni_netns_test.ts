@@ -6,7 +6,8 @@
  * runtime config reaches the pod from another host), `weave-ipam` under
  * Debian's `bridge`, then the faults: ADD
  * twice, DEL twice, DEL with the router gone, a vanished namespace, garbage
- * on stdin, STATUS and GC; nothing is left behind (no veth, no address).
+ * on stdin, STATUS and GC, STATUS while IPAM awaits consensus and an ADD cut
+ * short by a router restart; nothing is left behind (no veth, no address).
  * Needs root and the Debian packages; ignored otherwise.
  */
 import assert from "node:assert/strict";
@@ -259,5 +260,44 @@ Deno.test({
     const left = await run(["ip", "-n", net.host(1).name, "-o", "link", "show"]);
     assert.deepEqual(await linksLike(net.host(1).name, "vethwepl"), [], left.stdout);
     assert.deepEqual(Object.keys(await owners(net, 1)), ["weave:expose"]);
+  },
+});
+
+Deno.test({
+  name: label(
+    "weave-net while IPAM awaits consensus: STATUS 50, an ADD cut by a router restart is 11",
+  ),
+  ignore: skip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using net = await TestNet.create({ hosts: 1 });
+    await net.launch(1, { args: ["--ipalloc-init", "consensus=2"] });
+    const cni = await installPlugins(`${net.tempDir}/cni`);
+    const conf = (v: string) =>
+      JSON.stringify({ ...(cni.conflist.plugins as object[])[0], cniVersion: v, name: "weave" });
+    const pod = await net.container(1, 1);
+    const call = { cni, id: `cafe${net.prefix}`, netns: `/run/netns/${pod}`, stdin: conf("1.0.0") };
+    // The ADD waits for a quorum of 2 that never comes; the router is restarted meanwhile.
+    const adding = plugin(net, 1, { ...call, command: "ADD" });
+    await waitFor(async () => {
+      const s = await plugin(net, 1, { cni, command: "STATUS", stdin: conf("1.1.0") });
+      return /awaiting consensus/.test(String(s.out?.msg)) || s.stdout;
+    }, { what: "STATUS to say awaiting consensus", timeoutMs: 10_000 });
+    const status = await plugin(net, 1, { cni, command: "STATUS", stdin: conf("1.1.0") });
+    assert.equal(status.out?.code, 50);
+    await net.killRouter(1);
+    const cut = await adding;
+    assert.equal(cut.code, 1);
+    assert.equal(cut.out?.code, 11, cut.stdout);
+    assert.deepEqual(await linksLike(net.host(1).name, "vethwepl"), [], "no veth made");
+    assert.deepEqual(await linksLike(pod, "eth0"), []);
+    await net.launch(1);
+    const primed = await net.weave(1, ["prime"], { timeoutMs: 20_000 });
+    assert.equal(primed.code, 0, primed.stderr);
+    assert.equal((await owners(net, 1))[call.id], undefined, "the cut ADD holds nothing");
+    const again = await plugin(net, 1, { ...call, command: "ADD" });
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((await plugin(net, 1, { ...call, command: "DEL" })).code, 0);
   },
 });
