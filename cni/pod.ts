@@ -12,7 +12,8 @@
  *   `arp_accept=1`: pods follow a moved address quickly), the address, the
  *   routes, and a gratuitous ARP for the address.
  *
- * A retried ADD finds the pair in place and only adds what is missing. A
+ * A retried ADD finds the pair in place and only adds what is missing (and
+ * drops an address or MTU that is no longer the pod's). A
  * host veth of that name without the pod's interface belongs to another
  * container whose id starts with the same 7 characters: refused, never
  * deleted. A veth dies with its namespace, so DEL of a vanished namespace
@@ -25,6 +26,7 @@ import {
   addAddr,
   addRoute,
   addVeth,
+  delAddr,
   deleteLink,
   ExistsError,
   findLink,
@@ -40,6 +42,7 @@ import {
   setBridgePort,
   setLinkUp,
   setMaster,
+  setMtu,
   withNetns,
   writeSysctl,
 } from "../sys/mod.ts";
@@ -121,7 +124,7 @@ function setupPod(nl: Netlink, spec: PodSpec): { host: LinkSummary; pod: LinkSum
       addVeth(nl, hostName, { peerName: spec.ifname, mtu, peerNetnsFd: ns.fd });
     }
     try {
-      host = configureHost(nl, hostName, bridge, spec.hairpin);
+      host = configureHost(nl, hostName, bridge, { hairpin: spec.hairpin, mtu });
       podIf = configurePod(pnl, spec);
     } catch (e) {
       if (created) ignoreNotFound(() => deleteLink(nl, hostName));
@@ -134,8 +137,15 @@ function setupPod(nl: Netlink, spec: PodSpec): { host: LinkSummary; pod: LinkSum
   }
 }
 
-function configureHost(nl: Netlink, name: string, bridge: LinkInfo, hairpin: boolean): LinkInfo {
+function configureHost(
+  nl: Netlink,
+  name: string,
+  bridge: LinkInfo,
+  x: { hairpin: boolean; mtu: number },
+): LinkInfo {
+  const { hairpin, mtu } = x;
   const link = getLink(nl, name);
+  if (link.mtu !== mtu) setMtu(nl, link.index, mtu);
   if (link.master !== bridge.index) setMaster(nl, link.index, bridge.index);
   setBridgePort(nl, link.index, { hairpin });
   ignoreNotFound(() => writeSysctl(`net/ipv6/conf/${name}/accept_ra`, "0"));
@@ -153,6 +163,11 @@ function configurePod(pnl: Netlink, spec: PodSpec): LinkInfo {
   if (!link.up) setLinkUp(pnl, link.index);
   const present = new Set(listAddrs(pnl, link.index).map((a) => a.cidr));
   if (!present.has(spec.cidr)) ignoreExists(() => addAddr(pnl, link.index, spec.cidr));
+  // A retried ADD that was given another address: the old one is no longer the pod's.
+  for (const old of present) {
+    if (old !== spec.cidr) ignoreNotFound(() => delAddr(pnl, link.index, old));
+  }
+  if (link.mtu !== spec.mtu) setMtu(pnl, link.index, spec.mtu);
   for (const r of spec.routes) {
     ignoreExists(() =>
       addRoute(

@@ -178,12 +178,31 @@ Deno.test({
     const again = await plugin(net, 1, { ...call, command: "ADD" });
     assert.equal(again.stdout, first.stdout);
     assert.equal((await owners(net, 1))[id]?.length, 1);
+    // A retry after the router lost the address and with another MTU: only the new address,
+    // both ends at the new MTU.
+    const lose = `await fetch("http://127.0.0.1:6784/ip/${id}", { method: "DELETE" });`;
+    assert.equal((await net.host(1).exec([Deno.execPath(), "eval", lose])).code, 0);
+    const moved = await plugin(net, 1, {
+      ...call,
+      command: "ADD",
+      stdin: conf("1.0.0", { mtu: 1400 }),
+    });
+    assert.equal(moved.code, 0, moved.stdout);
+    const newAddr = (moved.out as { ips: { address: string }[] }).ips[0].address;
+    const inPod = (await net.inContainer(pod, ["ip", "-4", "-o", "addr", "show", "eth0"])).stdout;
+    assert.deepEqual([...inPod.matchAll(/inet (\S+)/g)].map((m) => m[1]), [newAddr], inPod);
+    for (const [ns, dev] of [[pod, "eth0"], [net.host(1).name, `vethwepl${id.slice(0, 7)}`]]) {
+      const link = (await run(["ip", "-n", ns, "link", "show", dev])).stdout;
+      assert.match(link, / mtu 1400 /, `${dev}: ${link}`);
+    }
+    const settled = await plugin(net, 1, { ...call, command: "ADD" });
+    assert.equal(settled.code, 0, settled.stdout);
     // CHECK after a change names it.
     await net.inContainer(pod, ["ip", "route", "del", "default"]);
     const checked = await plugin(net, 1, {
       ...call,
       command: "CHECK",
-      stdin: conf("1.0.0", { prevResult: first.out }),
+      stdin: conf("1.0.0", { prevResult: settled.out }),
     });
     assert.equal(checked.code, 1);
     assert.match(String(checked.out?.msg), /route 0\.0\.0\.0\/0 via .* is missing/);
