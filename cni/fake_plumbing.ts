@@ -21,6 +21,8 @@ interface FakePodIf {
   spec: PodSpec;
   mac: string;
   up: boolean;
+  /** The host veth's peer index as inspected (2, the pod interface, unless a test says). */
+  peer?: number;
 }
 
 /**
@@ -95,6 +97,8 @@ export class FakePlumbing implements Plumbing {
         mtu,
         bridge: pod.spec.bridge,
         up: true,
+        index: 10,
+        peer: pod.peer ?? 2,
       },
       pod: {
         name: ref.ifname,
@@ -103,6 +107,8 @@ export class FakePlumbing implements Plumbing {
         up: pod.up,
         cidrs: [pod.spec.cidr],
         routes: pod.spec.routes.map((r) => ({ ...r })),
+        index: 2,
+        peer: 10,
       },
     };
   }

@@ -239,6 +239,9 @@ async function check(inv: Invocation, deps: PluginDeps): Promise<CommandOutput> 
     throw fail(`veth "${state.host.name}" is not a port of bridge "${conf.bridge}"`);
   }
   if (!state.host.up) throw fail(`veth "${state.host.name}" is down`);
+  if (state.host.peer !== state.pod.index || state.pod.peer !== state.host.index) {
+    throw fail(`veth "${state.host.name}" is not the other end of "${ifname}"`);
+  }
   const wanted = prev?.ips.map((ip) => ip.address) ?? [];
   for (const cidr of wanted) {
     if (!state.pod.cidrs.includes(cidr)) throw fail(`address ${cidr} is missing from "${ifname}"`);

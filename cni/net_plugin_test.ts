@@ -190,6 +190,9 @@ Deno.test("CHECK passes what ADD left and names what is missing", async () => {
   pod.up = false;
   await rejectsWith(run("CHECK", { prevResult }), CniCode.CheckFailed, /"eth0" is down/);
   pod.up = true;
+  pod.peer = 7;
+  await rejectsWith(run("CHECK", { prevResult }), CniCode.CheckFailed, /not the other end/);
+  pod.peer = undefined;
   pod.spec = { ...pod.spec, routes: [] };
   await rejectsWith(run("CHECK", { prevResult }), CniCode.CheckFailed, /route 0\.0\.0\.0\/0 via/);
   pod.spec = { ...pod.spec, cidr: "10.32.0.9/12" };

@@ -62,12 +62,18 @@ export interface LinkSummary {
   mtu: number;
 }
 
-/** What {@link Plumbing.inspectPod} finds. */
+/** What {@link Plumbing.inspectPod} finds (`peer`: a veth end's other end's ifindex). */
 export interface PodState {
   /** The host veth: whether it is a port of `bridge` and up. */
-  host?: LinkSummary & { bridge?: string; up: boolean };
+  host?: LinkSummary & { bridge?: string; up: boolean; index: number; peer?: number };
   /** The pod's interface, its addresses and the routes through it. */
-  pod?: LinkSummary & { up: boolean; cidrs: string[]; routes: PodRoute[] };
+  pod?: LinkSummary & {
+    up: boolean;
+    cidrs: string[];
+    routes: PodRoute[];
+    index: number;
+    peer?: number;
+  };
 }
 
 /** The kernel work of the plugin; every method acts in the plugin's (host) namespace and the pod's. */

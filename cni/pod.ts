@@ -217,7 +217,13 @@ function inspectPod(nl: Netlink, ref: PodRef & { bridge: string }): PodState {
     const master = host.master === undefined
       ? undefined
       : listLinks(nl).find((l) => l.index === host.master)?.name;
-    state.host = { ...summary(host), bridge: master, up: host.up };
+    state.host = {
+      ...summary(host),
+      bridge: master,
+      up: host.up,
+      index: host.index,
+      peer: host.link,
+    };
   }
   const pnl = podNetlink(ref.netns);
   try {
@@ -226,7 +232,14 @@ function inspectPod(nl: Netlink, ref: PodRef & { bridge: string }): PodState {
       const routes = listRoutes(pnl, { dev: link.index })
         .map((r) => (r.gateway ? { dst: r.dst, gw: r.gateway } : { dst: r.dst }));
       const cidrs = listAddrs(pnl, link.index).map((a) => a.cidr);
-      state.pod = { ...summary(link), up: link.up, cidrs, routes };
+      state.pod = {
+        ...summary(link),
+        up: link.up,
+        cidrs,
+        routes,
+        index: link.index,
+        peer: link.link,
+      };
     }
   } finally {
     pnl.close();
