@@ -10,9 +10,8 @@ import { Command } from "commander";
 import { callPlumbing } from "./attach.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import { type TargetFlags, withTargetOptions } from "./target.ts";
-import { formatPsLines, listCniPods } from "../cni/ps.ts";
-import { DEFAULT_STATE_DIR, ENV_WEAVE_CNI_STATE_DIR, fileRecords } from "../cni/records.ts";
-import { NetlinkSocket } from "../sys/netlink/socket.ts";
+import { cniPsLines } from "../cni/ps.ts";
+import { ENV_WEAVE_CNI_STATE_DIR } from "../cni/records.ts";
 
 /** Builds the `ps` command. */
 export function psCommand(ctx: CommandContext): Command {
@@ -29,18 +28,6 @@ export function runPs(containers: string[], flags: TargetFlags, io: CliIo): Prom
   const query = new URLSearchParams(containers.map((c) => ["container", c])).toString();
   const path = query ? `/ps?${query}` : "/ps";
   // Pods attached by the CNI plugin, which the router does not know by name (cni/ps.ts).
-  const pods = containers.length === 0 ? cniPodLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
+  const pods = containers.length === 0 ? cniPsLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
   return callPlumbing(io, flags, { method: "GET", path }, (body) => body + pods);
-}
-
-/** `weave ps` lines of this host's CNI pods; none when they cannot be read. */
-function cniPodLines(stateDir: string | undefined): string {
-  const records = fileRecords(stateDir || DEFAULT_STATE_DIR);
-  if (records.list().length === 0) return "";
-  try {
-    using nl = new NetlinkSocket();
-    return formatPsLines(listCniPods(nl, records, "weave"));
-  } catch {
-    return "";
-  }
 }

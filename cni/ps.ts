@@ -15,7 +15,7 @@ import {
   netnsId,
   withNetns,
 } from "../sys/mod.ts";
-import type { Records } from "./records.ts";
+import { DEFAULT_STATE_DIR, fileRecords, type Records } from "./records.ts";
 
 /** A pod as `weave ps` prints it. */
 export interface PsEntry {
@@ -61,4 +61,24 @@ export function listCniPods(nl: Netlink, records: Records, bridge: string): PsEn
 /** `weave ps` lines of `entries`. */
 export function formatPsLines(entries: readonly PsEntry[]): string {
   return entries.map((e) => [e.id, e.mac, ...e.cidrs].join(" ") + "\n").join("");
+}
+
+/**
+ * `weave ps` lines of this host's CNI pods from the records in `stateDir` (default
+ * `/run/weave/cni`); empty when there are none or they cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * cniPsLines(); // "4b0c… 06:0d:07:36:b4:ef 10.32.0.1/12\n"
+ * ```
+ */
+export function cniPsLines(stateDir?: string, bridge = "weave"): string {
+  const records = fileRecords(stateDir || DEFAULT_STATE_DIR);
+  if (records.list().length === 0) return "";
+  try {
+    using nl = new NetlinkSocket();
+    return formatPsLines(listCniPods(nl, records, bridge));
+  } catch {
+    return "";
+  }
 }
