@@ -23,6 +23,7 @@ import { type CliIo, type CommandContext, systemIo } from "./io.ts";
 import { launchCommand } from "./launch.ts";
 import { reportCommand } from "./report.ts";
 import { resetCommand } from "./reset.ts";
+import { setupCniCommand } from "./setup_cni.ts";
 import { statusCommand } from "./status.ts";
 import { stopCommand } from "./stop.ts";
 import { USAGE } from "./usage.ts";
@@ -42,6 +43,7 @@ const COMMANDS = [
   launchCommand,
   stopCommand,
   resetCommand,
+  setupCniCommand,
   connectCommand,
   forgetCommand,
   statusCommand,

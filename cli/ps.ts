@@ -1,7 +1,8 @@
 /**
  * `weave ps [container...]`: one line per attached container, `<id> <mac> <cidr>...`, after
  * the bridge's own line `weave:expose <mac> <cidr>...`, as Weave prints them. A container's id
- * is its netns name, `pid:<n>`, or its namespace path (see `datapath/attach.ts`).
+ * is its netns name, `pid:<n>`, or its namespace path (see `datapath/attach.ts`); the pods of
+ * the CNI plugin follow, by their CNI container id (`cni/ps.ts`).
  *
  * @module
  */
@@ -9,6 +10,8 @@ import { Command } from "commander";
 import { callPlumbing } from "./attach.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import { type TargetFlags, withTargetOptions } from "./target.ts";
+import { cniPsLines } from "../cni/ps.ts";
+import { ENV_WEAVE_CNI_STATE_DIR } from "../cni/records.ts";
 
 /** Builds the `ps` command. */
 export function psCommand(ctx: CommandContext): Command {
@@ -24,5 +27,7 @@ export function psCommand(ctx: CommandContext): Command {
 export function runPs(containers: string[], flags: TargetFlags, io: CliIo): Promise<number> {
   const query = new URLSearchParams(containers.map((c) => ["container", c])).toString();
   const path = query ? `/ps?${query}` : "/ps";
-  return callPlumbing(io, flags, { method: "GET", path }, (body) => body);
+  // Pods attached by the CNI plugin, which the router does not know by name (cni/ps.ts).
+  const pods = containers.length === 0 ? cniPsLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
+  return callPlumbing(io, flags, { method: "GET", path }, (body) => body + pods);
 }

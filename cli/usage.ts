@@ -48,6 +48,8 @@ weave stop
 
 weave reset         [--force]
 
+weave setup-cni     [--cni-bin-dir <dir>] [--cni-conf-dir <dir>]
+
 where <peer>      = <ip_address_or_fqdn>[:<port>]
       <cidr>      = <ip_address>/<routing_prefix_length>
       <addr>      = [ip:]<cidr>

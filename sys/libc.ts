@@ -37,6 +37,7 @@ const SYMBOLS = {
   /** `ioctl` whose argument is a value, not a pointer (e.g. TUNSETOFFLOAD). */
   ioctlValue: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   pollAsync: {
     name: "poll",

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { check, closeFd, libc, O_CLOEXEC, O_RDONLY, openPath } from "./libc.ts";
+import { check, closeFd, cString, libc, O_CLOEXEC, O_RDONLY, openPath } from "./libc.ts";
 
 const CLONE_NEWNET = 0x40000000;
 
@@ -108,4 +108,23 @@ export function withNetns<T>(ref: NetnsRef, fn: () => T): T {
     );
   }
   return result;
+}
+
+/**
+ * The identity of namespace `ref` (default: the calling thread's), as the kernel names it
+ * (`net:[4026531833]`): the same for every process in it, different for every other namespace.
+ * Read with libc `readlink`, which Deno's permission checks do not cover.
+ *
+ * @example
+ * ```ts ignore
+ * netnsId(); // "net:[4026531833]"
+ * ```
+ */
+export function netnsId(ref: NetnsRef = "/proc/thread-self/ns/net"): string {
+  const path = netnsPath(ref);
+  const buf = new Uint8Array(64);
+  const n = Number(
+    check(`read link "${path}"`, libc().readlink(cString(path), buf, BigInt(buf.length))),
+  );
+  return new TextDecoder().decode(buf.subarray(0, n));
 }

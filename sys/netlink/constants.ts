@@ -87,6 +87,8 @@ export const IFLA_VXLAN_LEARNING = 7;
 export const IFLA_VXLAN_PORT = 15;
 /** Bridge port attributes (in IFLA_PROTINFO or IFLA_INFO_SLAVE_DATA). */
 export const IFLA_BRPORT_STATE = 1;
+/** Hairpin mode: frames may leave through the port they came in on. */
+export const IFLA_BRPORT_MODE = 4;
 export const IFLA_BRPORT_LEARNING = 8;
 export const IFLA_BRPORT_UNICAST_FLOOD = 9;
 export const IFLA_BRPORT_MCAST_FLOOD = 27;

@@ -14,6 +14,7 @@ import {
   IFLA_BRPORT_ISOLATED,
   IFLA_BRPORT_LEARNING,
   IFLA_BRPORT_MCAST_FLOOD,
+  IFLA_BRPORT_MODE,
   IFLA_BRPORT_STATE,
   IFLA_BRPORT_UNICAST_FLOOD,
   IFLA_IFNAME,
@@ -21,6 +22,7 @@ import {
   IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_DATA,
   IFLA_INFO_SLAVE_KIND,
+  IFLA_LINK,
   IFLA_LINKINFO,
   IFLA_MASTER,
   IFLA_MTU,
@@ -41,6 +43,8 @@ export interface BridgePortInfo {
   mcastFlood?: boolean;
   bcastFlood?: boolean;
   isolated?: boolean;
+  /** Hairpin mode (IFLA_BRPORT_MODE). */
+  hairpin?: boolean;
 }
 
 /** VXLAN device settings as reported by the kernel. */
@@ -65,6 +69,8 @@ export interface LinkInfo {
   mtu?: number;
   address?: string;
   master?: number;
+  /** IFLA_LINK: for a veth, the ifindex of its peer (in the peer's namespace). */
+  link?: number;
   /** IF_OPER_* (6 = up, 2 = down). */
   operState?: number;
   /** IFLA_INFO_KIND, e.g. "bridge", "veth", "vxlan". */
@@ -87,6 +93,7 @@ function parseBridgePort(bytes: Uint8Array): BridgePortInfo {
     ["mcastFlood", IFLA_BRPORT_MCAST_FLOOD],
     ["bcastFlood", IFLA_BRPORT_BCAST_FLOOD],
     ["isolated", IFLA_BRPORT_ISOLATED],
+    ["hairpin", IFLA_BRPORT_MODE],
   ];
   for (const [key, type] of fields) {
     const on = flag(type);
@@ -139,6 +146,7 @@ export function parseLink(payload: Uint8Array): LinkInfo {
   if (t.has(IFLA_MTU)) link.mtu = readU32(t.get(IFLA_MTU)!, "IFLA_MTU");
   if (t.has(IFLA_ADDRESS)) link.address = formatMac(t.get(IFLA_ADDRESS)!);
   if (t.has(IFLA_MASTER)) link.master = readU32(t.get(IFLA_MASTER)!, "IFLA_MASTER");
+  if (t.has(IFLA_LINK)) link.link = readU32(t.get(IFLA_LINK)!, "IFLA_LINK");
   if (t.has(IFLA_OPERSTATE)) link.operState = readU8(t.get(IFLA_OPERSTATE)!);
   const info = t.get(IFLA_LINKINFO);
   if (info) parseLinkInfo(link, info);

@@ -25,6 +25,7 @@ import {
   IFLA_BRPORT_ISOLATED,
   IFLA_BRPORT_LEARNING,
   IFLA_BRPORT_MCAST_FLOOD,
+  IFLA_BRPORT_MODE,
   IFLA_BRPORT_UNICAST_FLOOD,
   IFLA_IFNAME,
   IFLA_INFO_DATA,
@@ -140,6 +141,8 @@ export interface VxlanSpec {
   /** UDP destination port. */
   port?: number;
   learning?: boolean;
+  /** Hairpin mode (IFLA_BRPORT_MODE): frames may go back out of the port they came in on. */
+  hairpin?: boolean;
 }
 
 /** IFLA_INFO_DATA children of a vxlan device. */
@@ -159,6 +162,8 @@ export interface BridgePortSpec {
   mcastFlood?: boolean;
   bcastFlood?: boolean;
   learning?: boolean;
+  /** Hairpin mode (IFLA_BRPORT_MODE): frames may go back out of the port they came in on. */
+  hairpin?: boolean;
 }
 
 /** Bridge port attributes (IFLA_BRPORT_*) for IFLA_PROTINFO. */
@@ -172,5 +177,6 @@ export function bridgePortAttrs(spec: BridgePortSpec): Attr[] {
   put(IFLA_BRPORT_MCAST_FLOOD, spec.mcastFlood);
   put(IFLA_BRPORT_BCAST_FLOOD, spec.bcastFlood);
   put(IFLA_BRPORT_ISOLATED, spec.isolated);
+  put(IFLA_BRPORT_MODE, spec.hairpin);
   return out;
 }

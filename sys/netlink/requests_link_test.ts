@@ -65,3 +65,18 @@ Deno.test("codec nests a veth peer's ifinfomsg and attributes inside VETH_INFO_P
   )[0];
   assert.equal(parseLink(peer.value).name, "ethwe");
 });
+
+Deno.test("codec encodes hairpin mode as IFLA_BRPORT_MODE in IFLA_PROTINFO", () => {
+  const bytes = linkMessage(RTM_SETLINK, 0, {
+    family: AF_BRIDGE,
+    index: 3,
+    protinfo: bridgePortAttrs({ hairpin: true }),
+  });
+  assert.deepEqual(
+    bytes,
+    hex(`
+      2c000000 1300 0500 00000000 00000000
+      07 00 0000 03000000 00000000 00000000
+      0c00 0c80 0500 0400 01 000000`),
+  );
+});
