@@ -72,6 +72,12 @@ export interface MeshRouterOptions {
   port: number;
   /** Listen address; default all. */
   host?: string;
+  /**
+   * An open listener to accept on instead of listening on `host:port` (its
+   * port must be `port`): lets tests hand over a port they already hold, so
+   * that nothing else can take it between choosing and listening.
+   */
+  listener?: Deno.TcpListener;
   password?: Uint8Array;
   trustedSubnets?: string[];
   /** 0 = unlimited. */
@@ -133,6 +139,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   /** Fresh connections that get our whole topology (see {@link registerRemote}). */
   #topologyDown = new WeakSet<LocalConnection>();
   #onPeerGone: ((name: PeerName) => void)[] = [];
+  /** Peers whose connection to us was added or established since our entry last went out. */
+  #unsentConnections = new Set<PeerName>();
 
   constructor(opts: MeshRouterOptions) {
     this.#opts = opts;
@@ -163,6 +171,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.routes = new Routes(this.peers);
     this.#topologyGossiper = new TopologyGossiper(this.peers, {
       onChange: (r) => this.#onTopologyChange(r),
+      relayAlso: (changed) => this.#ownEntryToRelay(changed),
     });
     this.#topology = this.newGossip("topology", this.#topologyGossiper);
     this.connectionMaker = new ConnectionMaker({
@@ -189,7 +198,14 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
 
   /** Starts listening and gossiping. */
   start(): void {
-    this.#listener = Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
+    const given = this.#opts.listener;
+    if (given && given.addr.port !== this.port) {
+      throw new RangeError(
+        `Cannot start the mesh router: listener port is ${given.addr.port}, expected ${this.port}`,
+      );
+    }
+    this.#listener = given ??
+      Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
     this.#acceptLoop(this.#listener);
     // Every interval, but the first after a random 1/2 to 3/2 of it: routers started
     // together (a whole cluster booting) do not all send their full state at once.
@@ -310,6 +326,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       established: conn.established,
     });
     this.connectionMaker.connectionCreated(conn);
+    this.#unsentConnections.add(name);
     const fresh = this.#fresh.get(conn);
     conn.logAdded(fresh ?? "known");
     if (fresh) this.#sendAllGossipDown(conn);
@@ -320,6 +337,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   connectionEstablished(conn: LocalConnection): void {
     if (this.#connections.get(conn.remote!.name) !== conn) return;
     this.peers.establishLocalConnection(conn.remote!.name);
+    this.#unsentConnections.add(conn.remote!.name);
     this.#scheduleRoutes();
     this.#scheduleTopologyUpdate();
   }
@@ -451,6 +469,18 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     // each change once, and in a full mesh nobody relays at all.
     const data = this.#topologyGossiper.dataFor([this.ourName]);
     for (const conn of this.#connections.values()) this.#topology.broadcastDown(conn, data);
+    this.#unsentConnections.clear();
+  }
+
+  /**
+   * Our own name, when an update we relay tells of a peer whose connection
+   * to us our neighbours have not heard of yet (our entry waits for
+   * {@link topologySendTime}): with it, they reach that peer through us at
+   * once; without it, Go neighbours (and ours) garbage-collect its entry, and
+   * keep only a placeholder, without a route, until periodic gossip.
+   */
+  #ownEntryToRelay(changed: readonly PeerName[]): PeerName[] {
+    return changed.some((name) => this.#unsentConnections.has(name)) ? [this.ourName] : [];
   }
 
   get #topologyDeferMs(): number {
