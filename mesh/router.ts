@@ -15,7 +15,7 @@ import type { TimerId } from "../lib/timer.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
 import { GossipChannel, type GossipConnection, type GossipMesh } from "./gossip.ts";
-import type { Gossiper } from "./gossip_types.ts";
+import type { GossipData, Gossiper } from "./gossip_types.ts";
 import {
   ConnectionMaker,
   ConnectToSelfError,
@@ -32,7 +32,7 @@ import {
 import type { Overlay } from "./overlay.ts";
 import { Peers, randomShortID, type TopologyUpdateResult } from "./peers.ts";
 import { Routes } from "./routes.ts";
-import { TopologyGossiper } from "./topology_gossip.ts";
+import { TopologyGossipData, TopologyGossiper } from "./topology_gossip.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
 import { ProtocolTag } from "./messages.ts";
@@ -141,6 +141,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   #onPeerGone: ((name: PeerName) => void)[] = [];
   /** Peers whose connection to us was added or established since our entry last went out. */
   #unsentConnections = new Set<PeerName>();
+  /** Our version last added to a relay to each neighbour since our entry last went out. */
+  #ownRelayedTo = new Map<PeerName, bigint>();
 
   constructor(opts: MeshRouterOptions) {
     this.#opts = opts;
@@ -171,9 +173,9 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.routes = new Routes(this.peers);
     this.#topologyGossiper = new TopologyGossiper(this.peers, {
       onChange: (r) => this.#onTopologyChange(r),
-      relayAlso: (changed) => this.#ownEntryToRelay(changed),
     });
     this.#topology = this.newGossip("topology", this.#topologyGossiper);
+    this.#topology.beforeRelay = (neighbour, data) => this.#ownEntryBeforeRelay(neighbour, data);
     this.connectionMaker = new ConnectionMaker({
       ourName: opts.name,
       port: opts.port,
@@ -470,17 +472,35 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     const data = this.#topologyGossiper.dataFor([this.ourName]);
     for (const conn of this.#connections.values()) this.#topology.broadcastDown(conn, data);
     this.#unsentConnections.clear();
+    this.#ownRelayedTo.clear();
   }
 
   /**
-   * Our own name, when an update we relay tells of a peer whose connection
-   * to us our neighbours have not heard of yet (our entry waits for
-   * {@link topologySendTime}): with it, they reach that peer through us at
-   * once; without it, Go neighbours (and ours) garbage-collect its entry, and
-   * keep only a placeholder, without a route, until periodic gossip.
+   * Sends `neighbour` our own entry (a broadcast from us, which goes out
+   * ahead of what we relay) when the topology we are about to relay to it
+   * names a peer whose connection to us is news (our entry waits for
+   * {@link topologySendTime}) and that `neighbour` is not connected to. With
+   * it, `neighbour` reaches that peer through us at once; without it, Go
+   * neighbours (and ours) garbage-collect the peer's entry, and keep only a
+   * placeholder, without a route, until periodic gossip. Once per version of
+   * our entry and neighbour; as a broadcast, receivers pass it on only along
+   * our broadcast tree (in a full mesh: nowhere), not as news to their own
+   * neighbours.
    */
-  #ownEntryToRelay(changed: readonly PeerName[]): PeerName[] {
-    return changed.some((name) => this.#unsentConnections.has(name)) ? [this.ourName] : [];
+  #ownEntryBeforeRelay(neighbour: PeerName, data: GossipData): void {
+    if (this.#unsentConnections.size === 0 || !(data instanceof TopologyGossipData)) return;
+    const version = this.peers.ourself.version;
+    if (this.#ownRelayedTo.get(neighbour) === version) return;
+    const linked = (a: PeerName, b: PeerName) =>
+      this.peers.get(a)?.connections.has(b) === true ||
+      this.peers.get(b)?.connections.has(a) === true;
+    const news = [...data.names].some((n) =>
+      this.#unsentConnections.has(n) && !linked(n, neighbour)
+    );
+    const conn = this.#connections.get(neighbour);
+    if (!news || !conn) return;
+    this.#ownRelayedTo.set(neighbour, version);
+    this.#topology.broadcastDown(conn, this.#topologyGossiper.dataFor([this.ourName]));
   }
 
   get #topologyDeferMs(): number {

@@ -121,15 +121,6 @@ export interface TopologyGossiperHooks {
    * `ourselfChanged`.
    */
   onChange(result: TopologyUpdateResult): void;
-  /**
-   * Names to add to an update that changed `changed`, when it is relayed on
-   * (the router's own, while its new connection to one of them is unsent).
-   * Go peers garbage-collect a peer they cannot reach the moment an update
-   * leaves it so: a neighbour that gets a new peer's entry from us before our
-   * entry listing our connection to it drops it, and keeps only a placeholder
-   * when our entry follows.
-   */
-  relayAlso?(changed: readonly PeerName[]): Iterable<PeerName>;
 }
 
 /** Options of {@link TopologyGossiper}. */
@@ -198,7 +189,7 @@ export class TopologyGossiper implements Gossiper {
   onGossipBroadcast(origin: PeerName, update: Uint8Array): TopologyGossipData | null {
     const { changed, received } = this.#apply(update);
     if (received.includes(origin)) this.#broadcasters.add(origin);
-    return this.#relayed(changed);
+    return changed.length === 0 ? null : this.dataFor(changed);
   }
 
   /** Our whole table, for periodic gossip and new connections. */
@@ -209,13 +200,7 @@ export class TopologyGossiper implements Gossiper {
   /** Applies a gossiped update; passes on the peers that changed (null if none). */
   onGossip(update: Uint8Array): TopologyGossipData | null {
     const { changed } = this.#apply(update);
-    return this.#relayed(changed);
-  }
-
-  /** What to relay of an update that changed `changed`: null if nothing. */
-  #relayed(changed: PeerName[]): TopologyGossipData | null {
-    if (changed.length === 0) return null;
-    return this.dataFor([...changed, ...(this.#hooks.relayAlso?.(changed) ?? [])]);
+    return changed.length === 0 ? null : this.dataFor(changed);
   }
 
   #apply(update: Uint8Array): TopologyUpdateResult {

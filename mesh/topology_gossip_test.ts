@@ -93,22 +93,6 @@ Deno.test("onGossipBroadcast relays what changed; a copy that brings nothing is 
   assert.equal(a.gossiper.onGossip(encodeTopology([])), null);
 });
 
-Deno.test("relayAlso adds names to what is relayed, given what changed; nothing changed, nothing relayed", () => {
-  // a (1) has just connected to c (3) and d (4); its own entry saying so is not sent yet.
-  const a = node(1n, [3n, 4n]);
-  const asked: PeerName[][] = [];
-  const gossiper = new TopologyGossiper(a.peers, {
-    onChange() {},
-    relayAlso: (changed) => (asked.push([...changed]), changed.includes(3n) ? [1n] : []),
-  });
-  const c = node(3n, [1n]);
-  assert.deepEqual(names(gossiper.onGossip(payload(c.gossiper.dataFor([3n])))), [1n, 3n]);
-  const d = node(4n, [1n]);
-  assert.deepEqual(names(gossiper.onGossipBroadcast(4n, payload(d.gossiper.dataFor([4n])))), [4n]);
-  assert.equal(gossiper.onGossip(payload(c.gossiper.dataFor([3n]))), null, "no news: no relay");
-  assert.deepEqual(asked, [[3n], [4n]], "asked only when something is relayed");
-});
-
 Deno.test("a peer that broadcasts its own entry is a broadcaster; GC forgets it", () => {
   const a = node(1n, [2n]);
   const b = node(2n, [1n, 3n]);
