@@ -208,7 +208,9 @@ async function udpTransfer(from: string, to: string, toIp: string) {
   const sent = await xfer(from, args);
   const got = await recv.next() as UdpReceived;
   const what = `UDP ${from} -> ${to}: ${JSON.stringify(got)}`;
-  note(`UDP ${from} -> ${to}: ${got.received} of ${UDP_COUNT} arrived (${got.datagrams} copies)`);
+  note(
+    `UDP ${from} -> ${to}: ${got.received} of ${UDP_COUNT} arrived (${got.datagrams} datagrams read)`,
+  );
   assert.equal(got.corrupt, 0, what);
   assert.equal(got.reordered, 0, what);
   assert.ok(got.datagrams <= sent.sent, what);
