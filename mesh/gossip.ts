@@ -5,8 +5,10 @@
  * Each channel has one {@link GossipSender} per connection. A sender holds one
  * pending gossip item and one pending broadcast item per originator; new data
  * is merged into what is pending, and everything is encoded only when the
- * sender flushes (so topology re-reads the live peer table). Gossip goes out
- * before broadcasts.
+ * sender flushes (so topology re-reads the live peer table). Our own
+ * broadcasts go out first, then gossip, then the broadcasts we relay: what we
+ * say of ourselves comes no later than what we pass on (see
+ * {@link GossipChannel.beforeRelay}).
  *
  * Channels nobody registered get a surrogate gossiper that relays without
  * understanding, so that this node can sit between Go nodes.
@@ -101,19 +103,25 @@ export class GossipSender {
     if (this.#stopped) return;
     const pending = this.#pending;
     this.#pending = null;
+    const broadcasts = [...this.#broadcasts];
+    this.#broadcasts.clear();
+    const own = broadcasts.filter(([origin]) => origin === this.ourName);
+    for (const [origin, data] of own) this.#sendBroadcast(origin, data);
     if (pending) {
       for (const payload of pending.encode()) {
         const body = encodeGossipBody({ channel: this.channel, sender: this.ourName, payload });
         this.conn.send(ProtocolTag.Gossip, body);
       }
     }
-    const broadcasts = [...this.#broadcasts];
-    this.#broadcasts.clear();
     for (const [origin, data] of broadcasts) {
-      for (const payload of data.encode()) {
-        const body = encodeBroadcastBody({ channel: this.channel, origin, payload });
-        this.conn.send(ProtocolTag.GossipBroadcast, body);
-      }
+      if (origin !== this.ourName) this.#sendBroadcast(origin, data);
+    }
+  }
+
+  #sendBroadcast(origin: PeerName, data: GossipData): void {
+    for (const payload of data.encode()) {
+      const body = encodeBroadcastBody({ channel: this.channel, origin, payload });
+      this.conn.send(ProtocolTag.GossipBroadcast, body);
     }
   }
 }
@@ -121,6 +129,12 @@ export class GossipSender {
 /** One named gossip channel. */
 export class GossipChannel {
   #senders = new Map<GossipConnection, GossipSender>();
+  /**
+   * Called before received data is relayed to `neighbour` (gossip or
+   * broadcast), with what goes to it: the owner may first queue data of its
+   * own for that neighbour (e.g. {@link broadcastDown}, which goes out ahead).
+   */
+  beforeRelay?: (neighbour: PeerName, data: GossipData) => void;
 
   constructor(
     readonly name: string,
@@ -203,17 +217,23 @@ export class GossipChannel {
   }
 
   #relayBroadcast(origin: PeerName, data: GossipData): void {
+    const relayed = origin !== this.mesh.ourName;
     for (const hop of this.mesh.broadcastAllNextHops(origin)) {
       const conn = this.mesh.connectionTo(hop);
-      if (conn) this.#senderFor(conn).broadcast(origin, data);
+      if (!conn) continue;
+      if (relayed) this.beforeRelay?.(hop, data);
+      this.#senderFor(conn).broadcast(origin, data);
     }
   }
 
   #relay(except: PeerName, data: GossipData, trim = false): void {
+    const relayed = except !== this.mesh.ourName;
     for (const hop of this.mesh.randomNeighbours(except)) {
       const conn = this.mesh.connectionTo(hop);
       const part = trim ? (data as NeighbourAwareGossipData).forNeighbour(hop) : data;
-      if (conn && part) this.#senderFor(conn).gossip(part);
+      if (!conn || !part) continue;
+      if (relayed) this.beforeRelay?.(hop, part);
+      this.#senderFor(conn).gossip(part);
     }
   }
 

@@ -120,18 +120,44 @@ Deno.test("GossipSender merges pending gossip and sends it at the next flush", a
   assert.equal(conn.sent.length, 3, "the scheduled flush found nothing more");
 });
 
-Deno.test("GossipSender keeps one pending broadcast per origin, sent after gossip", async () => {
+Deno.test("GossipSender keeps one pending broadcast per origin: ours first, then gossip, then relays", async () => {
   const conn = new FakeConn();
   const sender = new GossipSender("IPallocation", US, conn);
   sender.broadcast(B, new Words(["b1"]));
   sender.broadcast(C, new Words(["c1"]));
   sender.broadcast(B, new Words(["b2"]));
   sender.gossip(new Words(["g"]));
+  sender.broadcast(US, new Words(["own"]));
   await tick();
   assert.deepEqual(conn.decoded(), [
+    [ProtocolTag.GossipBroadcast, "IPallocation", US, "own"],
     [ProtocolTag.Gossip, "IPallocation", US, "g"],
     [ProtocolTag.GossipBroadcast, "IPallocation", B, "b1 b2"],
     [ProtocolTag.GossipBroadcast, "IPallocation", C, "c1"],
+  ]);
+});
+
+Deno.test("GossipChannel.beforeRelay sees each relay, not our own data, and its data goes first", async () => {
+  const mesh = new FakeMesh();
+  const gossiper = new RecordingGossiper();
+  const channel = new GossipChannel("topology", gossiper, mesh);
+  const seen: string[] = [];
+  channel.beforeRelay = (neighbour, data) => {
+    seen.push(`${neighbour === C ? "C" : "B"}:${(data as Words).words.join(" ")}`);
+    if (neighbour === C) channel.broadcastDown(mesh.conn(C), new Words(["me"]));
+  };
+  gossiper.reply = new Words(["delta"]);
+  channel.deliverGossip(B, text("full"));
+  gossiper.reply = new Words(["relayed"]);
+  channel.deliverBroadcast(B, text("update"));
+  channel.gossipNeighbourSubset(new Words(["mine"]));
+  channel.gossipBroadcast(new Words(["own"]));
+  await tick();
+  assert.deepEqual(seen, ["C:delta", "C:relayed"], "our own data is not a relay");
+  assert.deepEqual(mesh.conn(C).decoded(), [
+    [ProtocolTag.GossipBroadcast, "topology", US, "me me own"],
+    [ProtocolTag.Gossip, "topology", US, "delta mine"],
+    [ProtocolTag.GossipBroadcast, "topology", B, "relayed"],
   ]);
 });
 

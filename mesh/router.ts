@@ -15,7 +15,7 @@ import type { TimerId } from "../lib/timer.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
 import { GossipChannel, type GossipConnection, type GossipMesh } from "./gossip.ts";
-import type { Gossiper } from "./gossip_types.ts";
+import type { GossipData, Gossiper } from "./gossip_types.ts";
 import {
   ConnectionMaker,
   ConnectToSelfError,
@@ -32,7 +32,7 @@ import {
 import type { Overlay } from "./overlay.ts";
 import { Peers, randomShortID, type TopologyUpdateResult } from "./peers.ts";
 import { Routes } from "./routes.ts";
-import { TopologyGossiper } from "./topology_gossip.ts";
+import { TopologyGossipData, TopologyGossiper } from "./topology_gossip.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
 import { ProtocolTag } from "./messages.ts";
@@ -72,6 +72,12 @@ export interface MeshRouterOptions {
   port: number;
   /** Listen address; default all. */
   host?: string;
+  /**
+   * An open listener to accept on instead of listening on `host:port` (its
+   * port must be `port`): lets tests hand over a port they already hold, so
+   * that nothing else can take it between choosing and listening.
+   */
+  listener?: Deno.TcpListener;
   password?: Uint8Array;
   trustedSubnets?: string[];
   /** 0 = unlimited. */
@@ -133,6 +139,10 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   /** Fresh connections that get our whole topology (see {@link registerRemote}). */
   #topologyDown = new WeakSet<LocalConnection>();
   #onPeerGone: ((name: PeerName) => void)[] = [];
+  /** Peers whose connection to us was added or established since our entry last went out. */
+  #unsentConnections = new Set<PeerName>();
+  /** Our version last added to a relay to each neighbour since our entry last went out. */
+  #ownRelayedTo = new Map<PeerName, bigint>();
 
   constructor(opts: MeshRouterOptions) {
     this.#opts = opts;
@@ -165,6 +175,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       onChange: (r) => this.#onTopologyChange(r),
     });
     this.#topology = this.newGossip("topology", this.#topologyGossiper);
+    this.#topology.beforeRelay = (neighbour, data) => this.#ownEntryBeforeRelay(neighbour, data);
     this.connectionMaker = new ConnectionMaker({
       ourName: opts.name,
       port: opts.port,
@@ -189,7 +200,14 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
 
   /** Starts listening and gossiping. */
   start(): void {
-    this.#listener = Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
+    const given = this.#opts.listener;
+    if (given && given.addr.port !== this.port) {
+      throw new RangeError(
+        `Cannot start the mesh router: listener port is ${given.addr.port}, expected ${this.port}`,
+      );
+    }
+    this.#listener = given ??
+      Deno.listen({ hostname: this.#opts.host ?? "0.0.0.0", port: this.port });
     this.#acceptLoop(this.#listener);
     // Every interval, but the first after a random 1/2 to 3/2 of it: routers started
     // together (a whole cluster booting) do not all send their full state at once.
@@ -310,6 +328,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       established: conn.established,
     });
     this.connectionMaker.connectionCreated(conn);
+    this.#unsentConnections.add(name);
     const fresh = this.#fresh.get(conn);
     conn.logAdded(fresh ?? "known");
     if (fresh) this.#sendAllGossipDown(conn);
@@ -320,6 +339,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   connectionEstablished(conn: LocalConnection): void {
     if (this.#connections.get(conn.remote!.name) !== conn) return;
     this.peers.establishLocalConnection(conn.remote!.name);
+    this.#unsentConnections.add(conn.remote!.name);
     this.#scheduleRoutes();
     this.#scheduleTopologyUpdate();
   }
@@ -451,6 +471,36 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     // each change once, and in a full mesh nobody relays at all.
     const data = this.#topologyGossiper.dataFor([this.ourName]);
     for (const conn of this.#connections.values()) this.#topology.broadcastDown(conn, data);
+    this.#unsentConnections.clear();
+    this.#ownRelayedTo.clear();
+  }
+
+  /**
+   * Sends `neighbour` our own entry (a broadcast from us, which goes out
+   * ahead of what we relay) when the topology we are about to relay to it
+   * names a peer whose connection to us is news (our entry waits for
+   * {@link topologySendTime}) and that `neighbour` is not connected to. With
+   * it, `neighbour` reaches that peer through us at once; without it, Go
+   * neighbours (and ours) garbage-collect the peer's entry, and keep only a
+   * placeholder, without a route, until periodic gossip. Once per version of
+   * our entry and neighbour; as a broadcast, receivers pass it on only along
+   * our broadcast tree (in a full mesh: nowhere), not as news to their own
+   * neighbours.
+   */
+  #ownEntryBeforeRelay(neighbour: PeerName, data: GossipData): void {
+    if (this.#unsentConnections.size === 0 || !(data instanceof TopologyGossipData)) return;
+    const version = this.peers.ourself.version;
+    if (this.#ownRelayedTo.get(neighbour) === version) return;
+    const linked = (a: PeerName, b: PeerName) =>
+      this.peers.get(a)?.connections.has(b) === true ||
+      this.peers.get(b)?.connections.has(a) === true;
+    const news = [...data.names].some((n) =>
+      this.#unsentConnections.has(n) && !linked(n, neighbour)
+    );
+    const conn = this.#connections.get(neighbour);
+    if (!news || !conn) return;
+    this.#ownRelayedTo.set(neighbour, version);
+    this.#topology.broadcastDown(conn, this.#topologyGossiper.dataFor([this.ourName]));
   }
 
   get #topologyDeferMs(): number {

@@ -13,7 +13,7 @@ import { performHandshake } from "./handshake.ts";
 import { decodeMessage, ProtocolTag } from "./messages.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
 import { decodeTopology } from "./topology_codec.ts";
-import { freePortOnAll } from "../tests/harness/loopback.ts";
+import { HeldPort } from "../tests/harness/loopback.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
 
 const TIMINGS = { heartbeatMs: 200, readTimeoutMs: 3_000, handshakeTimeoutMs: 1_000 };
@@ -27,13 +27,15 @@ const waitFor = (what: string, ok: () => boolean, timeoutMs = 8_000) =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Routers on 127.0.0.1..n, one shared port; disposing stops them all. */
+/** Routers on 127.0.0.1..n, one shared port (held until they listen); disposing stops them all. */
 class TestMesh {
   readonly port: number;
   readonly nodes: Node[] = [];
+  readonly #held: HeldPort;
 
   constructor(hostCount: number) {
-    this.port = freePortOnAll(Array.from({ length: hostCount }, (_, i) => `127.0.0.${i + 1}`));
+    this.#held = HeldPort.on(Array.from({ length: hostCount }, (_, i) => `127.0.0.${i + 1}`));
+    this.port = this.#held.port;
   }
 
   addr(host: number): string {
@@ -48,6 +50,7 @@ class TestMesh {
       nickName: `r${host}`,
       port: this.port,
       host: `127.0.0.${host}`,
+      listener: this.#held.take(`127.0.0.${host}`),
       connLimit: 0,
       discovery: true,
       overlay: new NullOverlay(),
@@ -65,6 +68,7 @@ class TestMesh {
 
   async [Symbol.asyncDispose](): Promise<void> {
     for (const { r } of this.nodes) r.stop();
+    this.#held[Symbol.dispose]();
     await sleep(150);
   }
 }

@@ -6,13 +6,15 @@
  *
  * - `tcp-recv <port>`: accepts one connection, reads to EOF → `{ bytes, sha256 }`.
  * - `tcp-send <host> <port> <bytes>`: sends that many random bytes → `{ bytes, sha256 }`.
- * - `udp-recv <port> <count> <idleMs>`: takes datagrams `[u32 seq][payload]` until `count`
- *   distinct ones arrived or none for `idleMs` after the first → `{ received, datagrams, bytes,
- *   sha256 }` (`datagrams` counts duplicates too; payloads in sequence order, duplicates
- *   ignored).
+ * - `udp-recv <port> <count> <idleMs>`: takes datagrams `[u32 seq][u32 round][payload]` until
+ *   `count` distinct ones arrived or none for `idleMs` → `{ received, datagrams, corrupt,
+ *   reordered, bytes }`: `received` distinct sequence numbers, `datagrams` all (copies too),
+ *   `corrupt` those whose payload is not the one its sequence number gives (or out of range),
+ *   `reordered` those that came after a higher sequence number of the same round, `bytes` of the
+ *   distinct payloads.
  * - `udp-send <host> <port> <count> <size> [rounds]`: sends `count` datagrams of `size` bytes
- *   (random payloads after the sequence number), paced, `rounds` times (default 1) →
- *   `{ sent, bytes, sha256 }`.
+ *   (payload a function of the sequence number, so the receiver checks each one), paced,
+ *   `rounds` times (default 1) → `{ sent, bytes }`.
  * - `mcast-recv <group> <port> <timeoutMs>`: joins `group` and waits for one datagram →
  *   `{ text, from }` or `{ timeout: true }`.
  * - `mcast-send <group> <port> <text> <count> <intervalMs>`: sends `text` to the group `count`
@@ -68,11 +70,31 @@ function listenUdp(port: number, hostname = "0.0.0.0"): Deno.DatagramConn {
   return Deno.listenDatagram({ transport: "udp", hostname, port });
 }
 
+/**
+ * The payload of datagram `seq` (`size` bytes after the 8-byte header): a xorshift32 stream
+ * seeded by `seq`, so that the receiver checks every datagram without being told its bytes.
+ */
+function udpPayload(seq: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (Math.imul(seq + 1, 0x9e3779b1) | 1) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Datagram header: `[u32 seq][u32 round]`. */
+const UDP_HEADER = 8;
+
 async function udpRecv(port: number, count: number, idleMs: number): Promise<void> {
   const sock = listenUdp(port);
   emit({ listening: true });
-  const got = new Map<number, Uint8Array>();
-  let datagrams = 0;
+  const got = new Set<number>();
+  let datagrams = 0, corrupt = 0, reordered = 0, bytes = 0;
+  const lastInRound = new Map<number, number>();
   let idle: ReturnType<typeof setTimeout> | undefined;
   const done = new Promise<void>((resolve) => {
     (async () => {
@@ -80,12 +102,22 @@ async function udpRecv(port: number, count: number, idleMs: number): Promise<voi
         for (;;) {
           const [data] = await sock.receive();
           datagrams++;
-          if (data.length < 4) continue;
-          const seq = new DataView(data.buffer, data.byteOffset).getUint32(0);
-          if (!got.has(seq)) got.set(seq, data.slice(4));
           clearTimeout(idle);
-          if (got.size >= count) break;
           idle = setTimeout(resolve, idleMs);
+          const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+          const seq = data.length >= UDP_HEADER ? view.getUint32(0) : -1;
+          const body = data.subarray(UDP_HEADER);
+          const expected = seq >= 0 && seq < count ? udpPayload(seq, body.length) : undefined;
+          if (!expected || body.length === 0 || expected.some((b, k) => b !== body[k])) {
+            corrupt++;
+            continue;
+          }
+          const round = view.getUint32(4);
+          if ((lastInRound.get(round) ?? -1) > seq) reordered++;
+          lastInRound.set(round, seq);
+          if (!got.has(seq)) bytes += body.length;
+          got.add(seq);
+          if (got.size >= count) break;
         }
       } catch {
         // Closed after the idle timeout.
@@ -96,13 +128,7 @@ async function udpRecv(port: number, count: number, idleMs: number): Promise<voi
   await done;
   clearTimeout(idle);
   sock.close();
-  const hash = createHash("sha256");
-  let bytes = 0;
-  for (const seq of [...got.keys()].sort((a, b) => a - b)) {
-    hash.update(got.get(seq)!);
-    bytes += got.get(seq)!.length;
-  }
-  emit({ received: got.size, datagrams, bytes, sha256: hash.digest("hex") });
+  emit({ received: got.size, datagrams, corrupt, reordered, bytes });
 }
 
 async function udpSend(
@@ -114,22 +140,22 @@ async function udpSend(
 ): Promise<void> {
   const sock = listenUdp(0);
   const datagrams = Array.from({ length: count }, (_, seq) => {
-    const d = randomBytes(size);
+    const d = new Uint8Array(size);
+    d.set(udpPayload(seq, size - UDP_HEADER), UDP_HEADER);
     new DataView(d.buffer).setUint32(0, seq);
     return d;
   });
-  const hash = createHash("sha256");
-  for (const d of datagrams) hash.update(d.subarray(4));
   const to: Deno.NetAddr = { transport: "udp", hostname: host, port };
   let sent = 0;
   for (let r = 0; r < rounds; r++) {
     for (const d of datagrams) {
+      new DataView(d.buffer).setUint32(4, r);
       await sock.send(d, to);
       if (++sent % 4 === 0) await new Promise((ok) => setTimeout(ok, 2));
     }
   }
   sock.close();
-  emit({ sent, bytes: count * (size - 4), sha256: hash.digest("hex") });
+  emit({ sent, bytes: count * (size - UDP_HEADER) });
 }
 
 async function mcastRecv(group: string, port: number, timeoutMs: number): Promise<void> {

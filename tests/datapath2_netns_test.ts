@@ -22,6 +22,8 @@ const TCP_BYTES = 20 * 1024 * 1024;
 /** Datagrams (and their size) of the UDP transfers. */
 const UDP_COUNT = 1000;
 const UDP_SIZE = 1200;
+/** Distinct datagrams that must arrive of {@link UDP_COUNT}, each sent twice (see udpTransfer). */
+const UDP_MIN_RECEIVED = 950;
 const VXLAN_PORT = 6784;
 
 const ipOf = (host: number) => `10.32.0.${host}`;
@@ -190,19 +192,30 @@ async function tcpTransfer(from: string, to: string, toIp: string, bytes = TCP_B
 }
 
 /**
- * Sends {@link UDP_COUNT} datagrams from `from` to `to`, each twice (UDP may lose a few under
- * load: the userspace sleeve on 2 cores loses ~3%); all arrive, SHA-256 equal.
+ * Sends {@link UDP_COUNT} datagrams from `from` to `to`, each twice, and checks what UDP over
+ * the overlay promises: every datagram that arrives is intact (its payload is a function of its
+ * sequence number, checked by the receiver) and in the order sent; none is made up or corrupted;
+ * and loss is bounded. Not that all arrive: UDP over any datapath may drop a datagram when a
+ * queue overflows, and on a loaded 2-core machine both copies of one sometimes go (a run lost
+ * 1 of 1000). The sleeve datapath loses ~3 % of single copies there; {@link UDP_MIN_RECEIVED}
+ * distinct datagrams must arrive. Exact delivery is what the TCP transfers check.
  */
 async function udpTransfer(from: string, to: string, toIp: string) {
+  type UdpReceived = Record<"received" | "datagrams" | "corrupt" | "reordered" | "bytes", number>;
   await using recv = new Tool(to, ["udp-recv", "5002", String(UDP_COUNT), "2000"]);
   await recv.next();
   const args = ["udp-send", toIp, "5002", String(UDP_COUNT), String(UDP_SIZE), "2"];
   const sent = await xfer(from, args);
-  const got = await recv.next();
-  note(`UDP ${from} -> ${to}: ${got.datagrams} of ${sent.sent} datagrams arrived`);
-  assert.equal(got.received, UDP_COUNT, `UDP ${from} -> ${to}: ${JSON.stringify(got)}`);
-  assert.equal(got.sha256, sent.sha256);
-  assert.equal(got.bytes, sent.bytes);
+  const got = await recv.next() as UdpReceived;
+  const what = `UDP ${from} -> ${to}: ${JSON.stringify(got)}`;
+  note(
+    `UDP ${from} -> ${to}: ${got.received} of ${UDP_COUNT} arrived (${got.datagrams} datagrams read)`,
+  );
+  assert.equal(got.corrupt, 0, what);
+  assert.equal(got.reordered, 0, what);
+  assert.ok(got.datagrams <= sent.sent, what);
+  assert.ok(got.received >= UDP_MIN_RECEIVED, what);
+  assert.equal(got.bytes, got.received * (UDP_SIZE - 8), what);
 }
 
 /**

@@ -11,7 +11,7 @@ import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
 import { MeshRouter } from "../mesh/router.ts";
-import { freePortOnAll } from "./harness/loopback.ts";
+import { HeldPort } from "./harness/loopback.ts";
 import { waitUntil } from "./harness/wait.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 400;
@@ -35,7 +35,8 @@ const waitFor = (what: string, ok: () => boolean, timeoutMs = 8_000) =>
 
 /** The victim on 127.0.0.1 and, on demand, a legitimate router on 127.0.0.2. */
 class Arena {
-  readonly port = freePortOnAll(["127.0.0.1", "127.0.0.2"]);
+  readonly #held = HeldPort.on(["127.0.0.1", "127.0.0.2"]);
+  readonly port = this.#held.port;
   readonly victim: Node;
   #legit?: Node;
 
@@ -50,6 +51,7 @@ class Arena {
       nickName: `r${host}`,
       port: this.port,
       host: `127.0.0.${host}`,
+      listener: this.#held.take(`127.0.0.${host}`),
       connLimit: 0,
       discovery: false,
       overlay: new NullOverlay(),
@@ -100,6 +102,7 @@ class Arena {
   async [Symbol.asyncDispose](): Promise<void> {
     this.victim.r.stop();
     this.#legit?.r.stop();
+    this.#held[Symbol.dispose]();
     await sleep(150);
   }
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { discardLogger } from "../lib/log.ts";
 import { MeshRouter } from "../mesh/router.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
-import { freePortOnAll } from "./harness/loopback.ts";
+import { HeldPort } from "./harness/loopback.ts";
 import { waitUntil } from "./harness/wait.ts";
 
 const waitFor = (what: string, ok: () => boolean, timeoutMs = 20_000) =>
@@ -16,13 +16,15 @@ const waitFor = (what: string, ok: () => boolean, timeoutMs = 20_000) =>
 Deno.test("ten in-process routers converge to one full-mesh topology", async () => {
   const n = 10;
   const hosts = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
-  const port = freePortOnAll(hosts);
+  using held = HeldPort.on(hosts);
+  const port = held.port;
   const routers = hosts.map((host, i) =>
     new MeshRouter({
       name: BigInt(0x020000000000 + i + 1),
       nickName: `r${i + 1}`,
       port,
       host,
+      listener: held.take(host),
       connLimit: 200,
       discovery: true,
       overlay: new NullOverlay(),
