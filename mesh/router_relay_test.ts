@@ -4,7 +4,7 @@
  * unreachable peers garbage-collected the moment an update leaves them so):
  * what one learns must reach the other through us at once, not at the next
  * periodic gossip. The real capture of the failure, with Go Weave Net 2.8.1
- * on both sides of our router, is in `testdata/relay-go-ours-go/`.
+ * on both sides of our router, is in `testdata/captures/relay-go-ours-go/`.
  */
 import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
@@ -160,7 +160,7 @@ Deno.test("a new peer's own update that overtakes ours still reaches a peer two 
   }
 });
 
-// ---- the real capture (testdata/relay-go-ours-go) ------------------------------
+// ---- the real capture (testdata/captures/relay-go-ours-go) ------------------------------
 
 interface TopologyMessage {
   time: number;
@@ -172,7 +172,7 @@ interface TopologyMessage {
 }
 
 async function capturedTopology(): Promise<TopologyMessage[]> {
-  const url = new URL("../testdata/relay-go-ours-go/h2.pcap", import.meta.url);
+  const url = new URL("../testdata/captures/relay-go-ours-go/h2.pcap", import.meta.url);
   const connections = reassembleTcp(decodeCapture(await Deno.readFile(url)));
   const t0 = Math.min(...connections.map((c) => c.startTime));
   const out: TopologyMessage[] = [];
@@ -237,7 +237,7 @@ Deno.test("capture: our old router relayed go3's entry to go1 before its own ent
     `go3's entry at ${relayed.time.toFixed(3)} s, ours at ${ownWithGo3.time.toFixed(3)} s`,
   );
   const go1Log = await Deno.readTextFile(
-    new URL("../testdata/relay-go-ours-go/h1-weaver.log", import.meta.url),
+    new URL("../testdata/captures/relay-go-ours-go/h1-weaver.log", import.meta.url),
   );
   assert.match(go1Log, /Removed unreachable peer 02:00:00:00:00:03\(go3\)/);
 });
