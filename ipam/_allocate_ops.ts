@@ -38,10 +38,13 @@ export function tryAllocate(s: AllocatorState, op: AllocateOp): boolean {
   if (s.ring.isEmpty()) return false;
   const addr = s.space.allocate(hostRange(op.subnet));
   if (addr !== undefined) {
-    s.log.debug(`Allocated ${ipText(addr)} for ${op.ident} in ${formatCidr(op.subnet)}`);
+    // Ident "_" (the Docker plugin's) files the address under itself, as Weave does, so
+    // that `DELETE /ip/<address>` releases it.
+    const ident = op.ident === "_" ? ipText(addr) : op.ident;
+    s.log.debug(`Allocated ${ipText(addr)} for ${ident} in ${formatCidr(op.subnet)}`);
     const result = { addr, prefix: op.subnet.prefix };
-    addOwned(s, op.ident, { cidr: result, isContainer: op.isContainer });
-    answerWhenDurable(s, op.done, { value: result, ident: op.ident });
+    addOwned(s, ident, { cidr: result, isContainer: op.isContainer });
+    answerWhenDurable(s, op.done, { value: result, ident });
     return true;
   }
   askForSpace(s, subnet);
