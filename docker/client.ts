@@ -146,6 +146,11 @@ export class DockerClient {
     }));
   }
 
+  /** Kills a container (`POST /containers/{id}/kill`). */
+  async kill(ref: string): Promise<void> {
+    await this.#json("POST", `/containers/${encodeURIComponent(ref)}/kill`, { text: true });
+  }
+
   /** Inspects a network by name or id. */
   async inspectNetwork(ref: string): Promise<NetworkInfo> {
     const n = await this.#json("GET", `/networks/${encodeURIComponent(ref)}`) as Record<
