@@ -7,6 +7,7 @@
  */
 import type { ApiClient } from "../api/client.ts";
 import type { DockerClient } from "./client.ts";
+import { dockerFqdn } from "./resolve.ts";
 import type { ProxyConfig } from "./proxy_rewrite.ts";
 import type { ProxyEffects } from "./proxy_server.ts";
 
@@ -49,13 +50,7 @@ export function hostProxyEffects(o: HostProxyEffectsOptions): ProxyEffects {
         if (w.startsWith("net:")) net.push(w);
         else cidr.push(w.replace(/^ip:/, ""));
       }
-      // Weave registers `Hostname.Domainname`; a bare hostname (Docker's short id for an
-      // unnamed container) is not a weaveDNS name.
-      const fqdn = info.domainname
-        ? `${info.hostname}.${info.domainname}`
-        : info.hostname.includes(".")
-        ? info.hostname
-        : "";
+      const fqdn = dockerFqdn(info);
       const res = await o.api.post("/attach", {
         container: String(info.pid),
         cidr,
