@@ -26,6 +26,7 @@ Deno.test("routerId: pid:<n> for a Docker container, the argument otherwise", ()
     networkMode: "",
     labels: {},
     env: [],
+    networks: [],
   };
   assert.equal(routerId("web1", { ref: "7", docker }), "pid:7");
   assert.equal(routerId("c1", { ref: "c1" }), "c1");

@@ -54,6 +54,16 @@ export interface ContainerInfo {
   labels: Record<string, string>;
   /** `Config.Env` as given (`KEY=value`). */
   env: string[];
+  /** `NetworkSettings.Networks`, by network name. */
+  networks: ContainerNetwork[];
+}
+
+/** One network a container is on. */
+export interface ContainerNetwork {
+  name: string;
+  networkId: string;
+  /** Its address there ("" when none). */
+  ipAddress: string;
 }
 
 /** One row of `GET /containers/json`. */
@@ -272,7 +282,17 @@ function toContainerInfo(raw: unknown): ContainerInfo {
     networkMode: String(host.NetworkMode ?? ""),
     labels: stringRecord(config.Labels),
     env: Array.isArray(config.Env) ? config.Env.map(String) : [],
+    networks: toNetworks(c.NetworkSettings?.Networks),
   };
+}
+
+function toNetworks(raw: unknown): ContainerNetwork[] {
+  if (!raw || typeof raw !== "object") return [];
+  return Object.entries(raw as Record<string, Record<string, unknown> | null>).map(([name, n]) => ({
+    name,
+    networkId: String(n?.NetworkID ?? ""),
+    ipAddress: String(n?.IPAddress ?? ""),
+  }));
 }
 
 function toEvent(raw: Record<string, unknown>): DockerEvent {

@@ -73,6 +73,7 @@ Deno.test("DockerClient.inspectContainer: maps the fields weave uses; 404 is NoS
         State: { Running: true, Pid: 4242 },
         Config: { Hostname: "web1", Domainname: "weave.local", Labels: { a: "b" }, Env: ["X=1"] },
         HostConfig: { NetworkMode: "none" },
+        NetworkSettings: { Networks: { weave: { NetworkID: "n1", IPAddress: "10.32.0.3" } } },
       });
     }
     return Response.json({ message: `No such container: ${path.split("/")[2]}` }, {
@@ -90,6 +91,7 @@ Deno.test("DockerClient.inspectContainer: maps the fields weave uses; 404 is NoS
     networkMode: "none",
     labels: { a: "b" },
     env: ["X=1"],
+    networks: [{ name: "weave", networkId: "n1", ipAddress: "10.32.0.3" }],
   });
   await assert.rejects(() => engine.client.inspectContainer("nosuch"), (e: Error) => {
     assert.ok(e instanceof NoSuchContainerError);

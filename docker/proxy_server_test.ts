@@ -83,6 +83,7 @@ const CONTAINER: ContainerInfo = {
   networkMode: "default",
   labels: { [ATTACH_LABEL]: "net:default" },
   env: [],
+  networks: [],
 };
 
 function effects(log: string[], overrides: Partial<ProxyEffects> = {}): ProxyEffects {

@@ -18,6 +18,7 @@ const WEB1: ContainerInfo = {
   networkMode: "none",
   labels: {},
   env: [],
+  networks: [],
 };
 
 function env(

@@ -3,8 +3,8 @@
  * dockerd; the plugin serves `weavemesh` (and `weave`) in each host's plugin directory;
  * `docker network create --driver weavemesh --ipam-driver weavemesh weave` (what Weave's
  * `weave launch` ran) on both, containers on it get distinct addresses from the routers'
- * IPAM and ping each other across hosts; removing a container releases its address and
- * `docker network rm` succeeds. Needs root, docker.io and busybox-static; ignored otherwise.
+ * IPAM, are named in weaveDNS after their hostname and ping each other across hosts;
+ * removing a container releases its address and its name, and `docker network rm` succeeds. Needs root, docker.io and busybox-static; ignored otherwise.
  */
 import assert from "node:assert/strict";
 import { dockerdSkipReason, TestDockerd } from "./harness/dockerd.ts";
@@ -70,7 +70,21 @@ Deno.test({
       const ips: string[] = [];
       for (const [k, d] of engines.entries()) {
         const run = await d.docker(
-          ["run", "-d", "--net", "weave", "--name", `c${k + 1}`, "busybox:local", "sleep", "600"],
+          [
+            "run",
+            "-d",
+            "--net",
+            "weave",
+            "--name",
+            `c${k + 1}`,
+            "--hostname",
+            `c${k + 1}`,
+            "--domainname",
+            "weave.local",
+            "busybox:local",
+            "sleep",
+            "600",
+          ],
           { timeoutMs: 60_000 },
         );
         assert.equal(run.code, 0, run.stderr);
@@ -112,6 +126,18 @@ Deno.test({
       ]);
       assert.equal(back.code, 0, back.stdout + back.stderr);
 
+      // Names in weaveDNS, seen from the other host.
+      for (const [i, k] of [[1, 1], [2, 0]]) {
+        await waitFor(async () => {
+          const r = await net.weave(i, ["dns-lookup", `c${k + 1}`]);
+          return r.stdout.trim() === ips[k].split("/")[0] || r.stdout + r.stderr;
+        }, { what: `h${i} to resolve c${k + 1}`, timeoutMs: 10_000 });
+      }
+      // The global-scope `weave` driver is for swarm, as in Weave 2.8.1: Docker refuses it here.
+      const global = await engines[0].docker(["network", "create", "--driver", "weave", "wglobal"]);
+      assert.notEqual(global.code, 0);
+      assert.match(global.stderr, /swarm/);
+
       const ip1 = ips[0].split("/")[0];
       assert.match(
         await apiGet(net, 1, "/ip"),
@@ -122,6 +148,10 @@ Deno.test({
         const owned = await apiGet(net, 1, "/ip");
         return !owned.includes(`"${ip1}"`) || owned;
       }, { what: "c1's address to be released", timeoutMs: 10_000 });
+      await waitFor(async () => {
+        const r = await net.weave(2, ["dns-lookup", "c1"]);
+        return r.stdout.trim() === "" || r.stdout;
+      }, { what: "c1's name to go on h2", timeoutMs: 10_000 });
       const hostVeths = await net.host(1).exec(["ip", "-o", "link", "show", "type", "veth"]);
       assert.ok(!hostVeths.stdout.includes("vethwl"), hostVeths.stdout);
       const rm = await engines[0].docker(["network", "rm", "weave"]);
