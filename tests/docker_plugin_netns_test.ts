@@ -38,13 +38,14 @@ Deno.test({
           Deno.execPath(),
           "run",
           "-A",
-          `${REPO_ROOT}docker/plugin_main.ts`,
+          `${REPO_ROOT}docker/main.ts`,
           "--http-addr",
           "127.0.0.1:6784",
-          "-H",
+          "--docker-api",
           `unix://${d.socket}`,
-          "--dir",
+          "--plugin-dir",
           d.pluginDir,
+          "--proxy=false",
         ], { stderr: "inherit" });
       }
       for (const [k, d] of engines.entries()) {

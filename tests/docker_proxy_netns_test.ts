@@ -20,14 +20,15 @@ async function startProxy(net: TestNet, i: number, d: TestDockerd): Promise<stri
     Deno.execPath(),
     "run",
     "-A",
-    `${REPO_ROOT}docker/proxy_main.ts`,
+    `${REPO_ROOT}docker/main.ts`,
     "--http-addr",
     "127.0.0.1:6784",
-    "--docker-host",
+    "--docker-api",
     `unix://${d.socket}`,
     "-H",
     `unix://${sock}`,
     "--rewrite-inspect",
+    "--plugin=false",
   ], { stderr: "inherit" });
   await waitFor(async () => {
     try {
