@@ -63,5 +63,7 @@ export function hostProxyEffects(o: HostProxyEffectsOptions): ProxyEffects {
       return res.body.split("\n").filter((l) => l !== "");
     },
     kill: (id) => o.docker.kill(id),
+    events: (signal) => o.docker.events({ signal }),
+    running: async () => (await o.docker.listContainers()).map((c) => c.id),
   };
 }

@@ -6,7 +6,10 @@
  * (with `--rewrite-inspect`) inspect, which get the rewrites of
  * `proxy_rewrite.ts`. A start the engine accepted is answered only once the
  * container is attached to weave (Weave's proxy waited likewise); if attaching
- * fails the container is killed and the client gets the error. With no engine
+ * fails the container is killed and the client gets the error. The proxy also
+ * follows the engine's start events and attaches the marked containers Docker
+ * starts by itself (restart policies), and those already running when it
+ * starts, as Weave's proxy did. With no engine
  * behind it the proxy answers 502 and tries again on the next request.
  *
  * One upstream connection per client connection, made on its first request:
@@ -15,7 +18,7 @@
  * @module
  */
 import type { Logger } from "../lib/log.ts";
-import type { ContainerInfo } from "./client.ts";
+import type { ContainerInfo, DockerEvent } from "./client.ts";
 import type { DockerEndpoint } from "./endpoint.ts";
 import {
   BufReader,
@@ -59,6 +62,10 @@ export interface ProxyEffects {
   attach(info: ContainerInfo, cidrs: string[]): Promise<string[]>;
   /** Kills a container whose attach failed. */
   kill(id: string): Promise<void>;
+  /** The engine's events until `signal` aborts (to attach containers Docker restarts itself). */
+  events?(signal: AbortSignal): AsyncIterable<DockerEvent>;
+  /** Ids of the running containers (attached when the proxy starts). */
+  running?(): Promise<string[]>;
 }
 
 /** Options of {@link DockerProxy.start}. */
@@ -70,6 +77,8 @@ export interface DockerProxyOptions {
   config: ProxyConfig;
   effects: ProxyEffects;
   log: Logger;
+  /** Wait before following the event stream again; default 2000 ms. */
+  retryMs?: number;
 }
 
 type Upstream = { conn: Deno.Conn; reader: BufReader };
@@ -92,11 +101,18 @@ export class DockerProxy implements AsyncDisposable {
   readonly #serving: Promise<void>;
   /** Weave interfaces of containers attached through this proxy, for `--rewrite-inspect`. */
   readonly #attached = new Map<string, WeaveInterface>();
+  /** Attach jobs by `id:pid`. */
+  readonly #attaching = new Map<string, Promise<string | undefined>>();
+  readonly #stop = new AbortController();
+  readonly #watching: Promise<void>;
 
   private constructor(o: DockerProxyOptions, listener: Deno.Listener) {
     this.#o = o;
     this.#listener = listener;
     this.#serving = this.#accept();
+    this.#watching = this.#watch(this.#stop.signal).catch((e) =>
+      o.log.warn(`proxy: watching the engine: ${(e as Error).message}`)
+    );
   }
 
   /** Listens on `listen` (replacing a stale socket file). */
@@ -286,16 +302,35 @@ export class DockerProxy implements AsyncDisposable {
 
   /** Attaches a started container the proxy marked; an error message when that failed. */
   async #afterStart(ref: string): Promise<string | undefined> {
-    const { effects, log } = this.#o;
     let info: ContainerInfo;
     try {
-      info = await effects.inspect(ref);
+      info = await this.#o.effects.inspect(ref);
     } catch (e) {
       return `Cannot attach container ${ref} to weave: ${(e as Error).message}`;
     }
-    const words = info.labels[ATTACH_LABEL];
-    if (words === undefined || !info.running) return undefined;
-    const cidrs = words.split(" ").filter((w) => w !== "");
+    return await this.#ensureAttached(info);
+  }
+
+  /**
+   * Attaches a running container the proxy marked, once per process (the start request and
+   * the engine's start event may both ask); kills it when that fails.
+   */
+  #ensureAttached(info: ContainerInfo): Promise<string | undefined> {
+    if (!(ATTACH_LABEL in info.labels) || !info.running) return Promise.resolve(undefined);
+    const key = `${info.id}:${info.pid}`;
+    let job = this.#attaching.get(key);
+    if (!job) {
+      job = this.#attach(info);
+      this.#attaching.set(key, job);
+      // A failed attach may be asked again (by a later start); a done one is remembered.
+      job.then((failure) => failure && this.#attaching.delete(key));
+    }
+    return job;
+  }
+
+  async #attach(info: ContainerInfo): Promise<string | undefined> {
+    const { effects, log } = this.#o;
+    const cidrs = info.labels[ATTACH_LABEL].split(" ").filter((w) => w !== "");
     log.info(
       `Attaching container ${info.id} with WEAVE_CIDR "${cidrs.join(" ")}" to weave network`,
     );
@@ -318,6 +353,35 @@ export class DockerProxy implements AsyncDisposable {
     }
   }
 
+  /**
+   * Follows the engine's start events, so containers Docker restarts by itself (restart
+   * policies, a daemon restart) are attached too; first attaches the marked ones running.
+   */
+  async #watch(signal: AbortSignal): Promise<void> {
+    const { effects, log } = this.#o;
+    if (!effects.events || !effects.running) return;
+    const onInfo = (info: ContainerInfo) => void this.#ensureAttached(info);
+    for (const id of await effects.running().catch(() => [] as string[])) {
+      await effects.inspect(id).then(onInfo, () => {});
+    }
+    while (!signal.aborted) {
+      try {
+        for await (const ev of effects.events(signal)) {
+          if (ev.type === "container" && ev.action === "start") {
+            await effects.inspect(ev.id).then(onInfo, () => {});
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        log.debug(`proxy: Docker event stream: ${(e as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.#o.retryMs ?? 2000);
+        signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+  }
+
   #rewriteInspect(raw: Uint8Array): string {
     const text = dec.decode(raw);
     let body: Record<string, unknown>;
@@ -332,9 +396,12 @@ export class DockerProxy implements AsyncDisposable {
 
   /** Stops listening, drops every connection and removes the socket. */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#stop.abort();
     this.#listener.close();
     for (const c of this.#conns) closeQuietly(c);
     await this.#serving;
+    await this.#watching;
+    await Promise.allSettled(this.#attaching.values());
     await Deno.remove(this.#o.listen).catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { discardLogger } from "../lib/log.ts";
-import type { ContainerInfo } from "./client.ts";
+import type { ContainerInfo, DockerEvent } from "./client.ts";
 import { BufReader, formatHead, parseHead, readBody, requestFraming, writeAll } from "./_http1.ts";
 import { ATTACH_LABEL, DEFAULT_PROXY_CONFIG, type ProxyConfig } from "./proxy_rewrite.ts";
 import { DockerProxy, type ProxyEffects } from "./proxy_server.ts";
@@ -306,4 +306,28 @@ Deno.test("DockerProxy: no engine is 502 in Docker's words; the next call after 
   await c.send("GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n");
   assert.equal((await c.response()).body, '["back"]');
   c.conn.close();
+});
+
+Deno.test("DockerProxy: containers Docker starts itself are attached from its events, once each", async () => {
+  const events: DockerEvent[] = [
+    { type: "container", action: "start", id: CONTAINER.id, attributes: {} },
+    { type: "container", action: "start", id: CONTAINER.id, attributes: {} },
+  ];
+  const other = { ...CONTAINER, id: "other".padEnd(64, "0"), pid: 77, labels: {} };
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  await using s = await setup(ok("{}"), {
+    effects: {
+      running: () => Promise.resolve([other.id]),
+      inspect: (id) => Promise.resolve(id === other.id ? other : CONTAINER),
+      async *events(signal) {
+        for (const e of events) yield e;
+        await held;
+        if (!signal.aborted) yield { ...events[0], action: "die" };
+      },
+    },
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(s.log, ["attach 4242 net:default"], "the unmarked running one is left alone");
+  release();
 });
