@@ -121,6 +121,7 @@ export class DockerProxy implements AsyncDisposable {
     if (dir) await Deno.mkdir(dir, { recursive: true });
     await Deno.remove(o.listen).catch(() => {});
     const listener = Deno.listen({ transport: "unix", path: o.listen });
+    await copyOwnership(o.upstream, o.listen, o.log);
     o.log.info(`proxy listening on unix://${o.listen}`);
     return new DockerProxy(o, listener);
   }
@@ -375,6 +376,7 @@ export class DockerProxy implements AsyncDisposable {
         if (signal.aborted) return;
         log.debug(`proxy: Docker event stream: ${(e as Error).message}`);
       }
+      if (signal.aborted) return;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.#o.retryMs ?? 2000);
         signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
@@ -403,6 +405,21 @@ export class DockerProxy implements AsyncDisposable {
     await this.#watching;
     await Promise.allSettled(this.#attaching.values());
     await Deno.remove(this.#o.listen).catch(() => {});
+  }
+}
+
+/**
+ * Gives the proxy's socket the engine socket's mode and owner, as Weave did, so the users
+ * allowed to use docker (its group) may use the proxy too.
+ */
+async function copyOwnership(upstream: DockerEndpoint, path: string, log: Logger): Promise<void> {
+  if (upstream.kind !== "unix") return;
+  try {
+    const st = await Deno.stat(upstream.path);
+    if (st.mode !== null) await Deno.chmod(path, st.mode & 0o777);
+    if (st.uid !== null && st.gid !== null) await Deno.chown(path, st.uid, st.gid);
+  } catch (e) {
+    log.debug(`proxy: keeping ${path}'s own mode: ${(e as Error).message}`);
   }
 }
 

@@ -102,11 +102,13 @@ function effects(log: string[], overrides: Partial<ProxyEffects> = {}): ProxyEff
 /** A proxy in front of a fake engine, and a raw client of the proxy. */
 async function setup(
   handle: EngineHandler,
-  opts: { config?: Partial<ProxyConfig>; effects?: Partial<ProxyEffects> } = {},
+  opts: { config?: Partial<ProxyConfig>; effects?: Partial<ProxyEffects>; engineMode?: number } =
+    {},
 ) {
   const dir = await Deno.makeTempDir();
   const enginePath = `${dir}/docker.sock`;
   let engine = fakeEngine(enginePath, handle);
+  if (opts.engineMode !== undefined) await Deno.chmod(enginePath, opts.engineMode);
   const log: string[] = [];
   const proxy = await DockerProxy.start({
     listen: `${dir}/weave.sock`,
@@ -134,6 +136,7 @@ async function setup(
     };
   };
   return {
+    dir,
     engine: () => engine,
     log,
     client,
@@ -330,4 +333,9 @@ Deno.test("DockerProxy: containers Docker starts itself are attached from its ev
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(s.log, ["attach 4242 net:default"], "the unmarked running one is left alone");
   release();
+});
+
+Deno.test("DockerProxy: its socket gets the engine socket's mode, as Weave's", async () => {
+  await using s = await setup(ok("{}"), { engineMode: 0o660 });
+  assert.equal((await Deno.stat(`${s.dir}/weave.sock`)).mode! & 0o777, 0o660);
 });
