@@ -92,6 +92,7 @@ export async function watchPluginDns(o: PluginDnsOptions): Promise<void> {
       if (o.signal.aborted) return;
       o.log.debug(`[net] Docker event stream: ${(e as Error).message}`);
     }
+    if (o.signal.aborted) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, retryMs);
       o.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
