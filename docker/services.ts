@@ -7,12 +7,13 @@
  *
  * Hook for `router/weaver.ts`: after the API server is up,
  * `await using docker = await startDockerServices({ config: cfg.docker, api, log })`
- * and add `docker.routes` to the API's routes.
+ * and add `docker.routes` to the API's routes and `docker.report()` to the report.
  *
  * @module
  */
 import { ApiClient, type ApiTarget } from "../api/client.ts";
 import type { ApiRoute } from "../api/ops.ts";
+import type { WeaveReport } from "../api/report.ts";
 import type { Logger } from "../lib/log.ts";
 import { NetlinkSocket } from "../sys/netlink/socket.ts";
 import type { Netlink } from "../sys/netlink/socket.ts";
@@ -37,6 +38,8 @@ export interface DockerServicesOptions {
 
 /** Running Docker services. */
 export interface DockerServices extends AsyncDisposable {
+  /** The report's `Proxy` and `Plugin` sections (absent when off), for `GET /report`. */
+  report(): Pick<WeaveReport, "Proxy" | "Plugin">;
   /** Routes for the router's API (`GET /proxyaddrs`). */
   routes: ApiRoute[];
   /** The proxy's addresses (`unix://…`), empty when it is off. */
@@ -96,6 +99,18 @@ export async function startDockerServices(o: DockerServicesOptions): Promise<Doc
   const moved = stack.move();
   return {
     routes: [proxyAddrsRoute(() => proxyAddresses)],
+    report: () => ({
+      ...(proxyAddresses.length ? { Proxy: { Addresses: [...proxyAddresses] } } : {}),
+      ...(pluginSockets.length
+        ? {
+          Plugin: {
+            Config: { Socket: pluginSockets[0], MeshSocket: pluginSockets[1] ?? "" },
+            DriverName: "weave",
+            MeshDriverName: "weavemesh",
+          },
+        }
+        : {}),
+    }),
     proxyAddresses,
     pluginSockets,
     [Symbol.asyncDispose]: () => moved.disposeAsync(),

@@ -30,6 +30,17 @@ Deno.test("startDockerServices: proxy and plugin sockets up, /proxyaddrs lists t
       `${dir}/plugins/weave.sock`,
       `${dir}/plugins/weavemesh.sock`,
     ]);
+    assert.deepEqual(services.report(), {
+      Proxy: { Addresses: [`unix://${dir}/weave.sock`] },
+      Plugin: {
+        Config: {
+          Socket: `${dir}/plugins/weave.sock`,
+          MeshSocket: `${dir}/plugins/weavemesh.sock`,
+        },
+        DriverName: "weave",
+        MeshDriverName: "weavemesh",
+      },
+    });
     const route = services.routes[0];
     const res = await route.handle(
       new Request("http://x/proxyaddrs"),
