@@ -19,6 +19,7 @@
  */
 import type { Logger } from "../lib/log.ts";
 import type { ContainerInfo, DockerEvent } from "./client.ts";
+import { ProxyAttacher } from "./proxy_attacher.ts";
 import type { DockerEndpoint } from "./endpoint.ts";
 import {
   BufReader,
@@ -36,7 +37,6 @@ import {
   writeAll,
 } from "./_http1.ts";
 import {
-  ATTACH_LABEL,
   classifyRequest,
   containerOfPath,
   type DnsSettings,
@@ -46,7 +46,6 @@ import {
   rewriteCreate,
   rewriteInspect,
   rewriteStart,
-  type WeaveInterface,
 } from "./proxy_rewrite.ts";
 
 /** Weave's default proxy socket. */
@@ -99,10 +98,7 @@ export class DockerProxy implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #conns = new Set<Deno.Conn>();
   readonly #serving: Promise<void>;
-  /** Weave interfaces of containers attached through this proxy, for `--rewrite-inspect`. */
-  readonly #attached = new Map<string, WeaveInterface>();
-  /** Attach jobs by `id:pid`. */
-  readonly #attaching = new Map<string, Promise<string | undefined>>();
+  readonly #attacher: ProxyAttacher;
   readonly #stop = new AbortController();
   readonly #watching: Promise<void>;
 
@@ -110,7 +106,8 @@ export class DockerProxy implements AsyncDisposable {
     this.#o = o;
     this.#listener = listener;
     this.#serving = this.#accept();
-    this.#watching = this.#watch(this.#stop.signal).catch((e) =>
+    this.#attacher = new ProxyAttacher({ effects: o.effects, log: o.log, retryMs: o.retryMs });
+    this.#watching = this.#attacher.watch(this.#stop.signal).catch((e) =>
       o.log.warn(`proxy: watching the engine: ${(e as Error).message}`)
     );
   }
@@ -221,7 +218,7 @@ export class DockerProxy implements AsyncDisposable {
         }
         const resFraming = responseFraming(resHead, method, status);
         if (route === "start" && status >= 200 && status < 300) {
-          const failure = await this.#afterStart(containerOfPath(url.pathname));
+          const failure = await this.#attacher.afterStart(containerOfPath(url.pathname));
           if (failure) {
             await readBody(upstream.reader, resFraming);
             await respond(client, 500, failure);
@@ -301,89 +298,6 @@ export class DockerProxy implements AsyncDisposable {
     return enc.encode(JSON.stringify(out));
   }
 
-  /** Attaches a started container the proxy marked; an error message when that failed. */
-  async #afterStart(ref: string): Promise<string | undefined> {
-    let info: ContainerInfo;
-    try {
-      info = await this.#o.effects.inspect(ref);
-    } catch (e) {
-      return `Cannot attach container ${ref} to weave: ${(e as Error).message}`;
-    }
-    return await this.#ensureAttached(info);
-  }
-
-  /**
-   * Attaches a running container the proxy marked, once per process (the start request and
-   * the engine's start event may both ask); kills it when that fails.
-   */
-  #ensureAttached(info: ContainerInfo): Promise<string | undefined> {
-    if (!(ATTACH_LABEL in info.labels) || !info.running) return Promise.resolve(undefined);
-    const key = `${info.id}:${info.pid}`;
-    let job = this.#attaching.get(key);
-    if (!job) {
-      job = this.#attach(info);
-      this.#attaching.set(key, job);
-      // A failed attach may be asked again (by a later start); a done one is remembered.
-      job.then((failure) => failure && this.#attaching.delete(key));
-    }
-    return job;
-  }
-
-  async #attach(info: ContainerInfo): Promise<string | undefined> {
-    const { effects, log } = this.#o;
-    const cidrs = info.labels[ATTACH_LABEL].split(" ").filter((w) => w !== "");
-    log.info(
-      `Attaching container ${info.id} with WEAVE_CIDR "${cidrs.join(" ")}" to weave network`,
-    );
-    try {
-      const got = await effects.attach(info, cidrs);
-      const first = got[0]?.split("/");
-      if (first) this.#attached.set(info.id, { ip: first[0], prefix: Number(first[1]) });
-      return undefined;
-    } catch (e) {
-      // Without Weave's weavewait a short-lived container may be gone before it is attached.
-      const now = await effects.inspect(info.id).catch(() => undefined);
-      if (now && (!now.running || now.pid !== info.pid)) {
-        log.info(`Container ${info.id} exited before it could be attached`);
-        return undefined;
-      }
-      const message = `Cannot attach container ${info.id} to weave: ${(e as Error).message}`;
-      log.error(message);
-      await effects.kill(info.id).catch((k) => log.warn(`Error killing ${info.id}: ${k.message}`));
-      return message;
-    }
-  }
-
-  /**
-   * Follows the engine's start events, so containers Docker restarts by itself (restart
-   * policies, a daemon restart) are attached too; first attaches the marked ones running.
-   */
-  async #watch(signal: AbortSignal): Promise<void> {
-    const { effects, log } = this.#o;
-    if (!effects.events || !effects.running) return;
-    const onInfo = (info: ContainerInfo) => void this.#ensureAttached(info);
-    for (const id of await effects.running().catch(() => [] as string[])) {
-      await effects.inspect(id).then(onInfo, () => {});
-    }
-    while (!signal.aborted) {
-      try {
-        for await (const ev of effects.events(signal)) {
-          if (ev.type === "container" && ev.action === "start") {
-            await effects.inspect(ev.id).then(onInfo, () => {});
-          }
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        log.debug(`proxy: Docker event stream: ${(e as Error).message}`);
-      }
-      if (signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#o.retryMs ?? 2000);
-        signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
-    }
-  }
-
   #rewriteInspect(raw: Uint8Array): string {
     const text = dec.decode(raw);
     let body: Record<string, unknown>;
@@ -392,7 +306,7 @@ export class DockerProxy implements AsyncDisposable {
     } catch {
       return text;
     }
-    const weave = this.#attached.get(String(body.Id ?? ""));
+    const weave = this.#attacher.interfaceOf(String(body.Id ?? ""));
     return weave ? JSON.stringify(rewriteInspect(body, weave)) : text;
   }
 
@@ -403,7 +317,7 @@ export class DockerProxy implements AsyncDisposable {
     for (const c of this.#conns) closeQuietly(c);
     await this.#serving;
     await this.#watching;
-    await Promise.allSettled(this.#attaching.values());
+    await this.#attacher.settled();
     await Deno.remove(this.#o.listen).catch(() => {});
   }
 }
