@@ -183,33 +183,44 @@ export class DockerProxy implements AsyncDisposable {
             String(body.length),
           );
         }
-        if (!up) {
-          try {
-            up = await this.#connectUpstream();
-          } catch (e) {
-            if (body === undefined) {
-              await copyBody(cr, {
-                write: (p) => Promise.resolve(p.length),
-              }, framing);
+        // An idle kept-alive connection the engine closed fails the first write or read: a
+        // request that can be sent again (no body, or one read into memory) is, once.
+        const replayable = body !== undefined || framing.kind === "none";
+        let resHead: Head | undefined;
+        let failure: unknown;
+        let bodySent = false;
+        for (let attempt = 0; attempt < 2 && !resHead; attempt++) {
+          const reused = up !== undefined;
+          if (!up) {
+            try {
+              up = await this.#connectUpstream();
+            } catch (e) {
+              failure = e;
+              break;
             }
-            await respond(client, 502, this.#unreachable(e));
-            continue;
+          }
+          try {
+            await writeAll(up.conn, formatHead(sendHead));
+            bodySent = true;
+            if (body) await writeAll(up.conn, body);
+            else await copyBody(cr, up.conn, framing);
+            resHead = await this.#readResponseHead(up, client);
+          } catch (e) {
+            if (e instanceof HttpSyntaxError && !(e.message.includes("closed"))) throw e;
+            closeQuietly(up.conn);
+            up = undefined;
+            failure = e;
+            if (!(reused && replayable)) break;
           }
         }
-        const upstream = up;
-        let resHead: Head;
-        try {
-          await writeAll(upstream.conn, formatHead(sendHead));
-          if (body) await writeAll(upstream.conn, body);
-          else await copyBody(cr, upstream.conn, framing);
-          resHead = await this.#readResponseHead(upstream, client);
-        } catch (e) {
-          if (e instanceof HttpSyntaxError && !(e.message.includes("closed"))) throw e;
-          closeQuietly(upstream.conn);
-          up = undefined;
-          await respond(client, 502, this.#unreachable(e));
+        if (!resHead || !up) {
+          if (!bodySent && body === undefined) {
+            await copyBody(cr, { write: (p) => Promise.resolve(p.length) }, framing);
+          }
+          await respond(client, 502, this.#unreachable(failure));
           continue;
         }
+        const upstream = up;
         const status = Number(resHead.start.split(" ")[1]);
         if (status === 101 || isRawStream(resHead)) {
           await writeAll(client, formatHead(resHead));

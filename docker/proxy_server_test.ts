@@ -339,3 +339,18 @@ Deno.test("DockerProxy: its socket gets the engine socket's mode, as Weave's", a
   await using s = await setup(ok("{}"), { engineMode: 0o660 });
   assert.equal((await Deno.stat(`${s.dir}/weave.sock`)).mode! & 0o777, 0o660);
 });
+
+Deno.test("DockerProxy: an upstream connection the engine closed while idle is replaced, the request sent again", async () => {
+  let n = 0;
+  await using s = await setup(async (_req, conn) => {
+    await answer(conn, "200 OK", ["Content-Type: application/json"], `{"n":${++n}}`);
+    return "done"; // closes, as an idle timeout would
+  });
+  const c = await s.client();
+  await c.send("GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n");
+  assert.equal((await c.response()).body, '{"n":1}');
+  await new Promise((r) => setTimeout(r, 20));
+  await c.send("GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n");
+  assert.deepEqual([(await c.response()).body, s.engine().seen.length], ['{"n":2}', 2]);
+  c.conn.close();
+});
