@@ -37,6 +37,13 @@ export function renderStatus(report: WeaveReport): string {
   text += "\n" + renderRouterSection(report);
   if (report.IPAM) text += "\n" + renderIpamSection(report.IPAM);
   if (report.DNS) text += "\n" + renderDnsSection(report.DNS);
+  if (report.Proxy) {
+    text += "\n" + line("Service", "proxy") + line("Address", listOrNone(report.Proxy.Addresses));
+  }
+  if (report.Plugin) {
+    text += "\n" + line("Service", "plugin (legacy)") +
+      line("DriverName", report.Plugin.DriverName);
+  }
   return text;
 }
 

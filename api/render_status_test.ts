@@ -208,3 +208,16 @@ Deno.test("renderConnections sets our why attribute apart after Weave's glued at
       "encrypted=truemtu=1414 (fastdp off: kernel lacks IPsec ESP)",
   );
 });
+
+Deno.test("renderStatus: proxy and plugin sections in Weave's layout, after dns, only when running", () => {
+  const report = loadReport("plain", "h1");
+  assert.ok(!renderStatus(report).includes("Service: proxy"));
+  report.Proxy = { Addresses: ["unix:///var/run/weave/weave.sock"] };
+  report.Plugin = { Config: {}, DriverName: "weave", MeshDriverName: "weavemesh" };
+  assert.ok(
+    renderStatus(report).endsWith(
+      "\n        Service: proxy\n        Address: unix:///var/run/weave/weave.sock\n" +
+        "\n        Service: plugin (legacy)\n     DriverName: weave\n",
+    ),
+  );
+});

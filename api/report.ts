@@ -116,4 +116,8 @@ export interface WeaveReport {
   Router: RouterReport;
   IPAM?: IpamReport;
   DNS?: DnsReport;
+  /** The Docker API proxy, when it runs (`docker/services.ts`). */
+  Proxy?: { Addresses: string[] | null };
+  /** The Docker network plugin, when it runs. */
+  Plugin?: { Config: Record<string, unknown>; DriverName: string; MeshDriverName: string };
 }

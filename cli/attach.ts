@@ -19,6 +19,8 @@
  */
 import type { Command } from "commander";
 import type { FormFields } from "../api/client.ts";
+import { dockerFqdn } from "../docker/resolve.ts";
+import { containerArg } from "./docker_container.ts";
 import { DnsCommand } from "./dns_add.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import {
@@ -139,13 +141,28 @@ export function runAttach(args: string[], flags: AttachFlags, io: CliIo): Promis
     io.err(USAGE);
     return Promise.resolve(1);
   }
+  return guard(io, async () => {
+    // A Docker name or id goes to the router as the container's pid (docker/resolve.ts).
+    const c = await containerArg(parsed.rest[0], io);
+    const hostname = flags.hostname ?? (c.docker ? dockerFqdn(c.docker) : undefined);
+    return await attachResolved(c.ref, hostname, parsed, flags, io);
+  });
+}
+
+function attachResolved(
+  container: string,
+  hostname: string | undefined,
+  parsed: AddrArgs,
+  flags: AttachFlags,
+  io: CliIo,
+): Promise<number> {
   const form = {
-    container: parsed.rest[0],
+    container,
     cidr: parsed.cidrs,
     // Weave: no address at all means one from IPAM's default subnet.
     net: parsed.cidrs.length === 0 && parsed.ipam.length === 0 ? ["net:default"] : parsed.ipam,
     "no-multicast-route": flags.multicastRoute === false ? "true" : undefined,
-    hostname: flags.hostname,
+    hostname,
     "without-dns": flags.withoutDns ? "true" : undefined,
   };
   return callPlumbing(io, flags, { method: "POST", path: "/attach", form }, showAddrs);

@@ -7,8 +7,9 @@
  */
 import { Command } from "commander";
 import { callPlumbing, ipamUnavailable, parseAddrArgs, showAddrs } from "./attach.ts";
+import { containerArg } from "./docker_container.ts";
 import type { CliIo, CommandContext } from "./io.ts";
-import { type TargetFlags, withTargetOptions } from "./target.ts";
+import { guard, type TargetFlags, withTargetOptions } from "./target.ts";
 import { USAGE } from "./usage.ts";
 
 /** Builds the `detach` command. */
@@ -32,6 +33,8 @@ export function runDetach(args: string[], flags: TargetFlags, io: CliIo): Promis
     io.err(ipamUnavailable("detach", parsed.ipam));
     return Promise.resolve(1);
   }
-  const form = { container: parsed.rest[0], cidr: parsed.cidrs };
-  return callPlumbing(io, flags, { method: "POST", path: "/detach", form }, showAddrs);
+  return guard(io, async () => {
+    const form = { container: (await containerArg(parsed.rest[0], io)).ref, cidr: parsed.cidrs };
+    return await callPlumbing(io, flags, { method: "POST", path: "/detach", form }, showAddrs);
+  });
 }

@@ -4,12 +4,16 @@
  * `PUT /name/<container>/<ip>` (form `fqdn=`) for each address. Without a
  * container the records belong to `weave:extern`.
  *
- * Weave's script can also find a container's addresses and hostname through
- * Docker; there is no Docker here, so addresses and `-h` must be given.
+ * A Docker container (by name or id, see `docker_container.ts`) may leave out
+ * its addresses (its weave addresses are taken) and `-h` (its
+ * `Hostname.Domainname`), as Weave's script did; other containers must give both.
  *
  * @module
  */
 import { Command } from "commander";
+import type { ApiTarget } from "../api/client.ts";
+import { dockerFqdn } from "../docker/resolve.ts";
+import { containerArg, routerId } from "./docker_container.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import {
   callRouter,
@@ -79,6 +83,14 @@ export function dnsAddCommand(ctx: CommandContext): Command {
     });
 }
 
+/** The IPs the router has attached for container `id` (from `GET /ps`). */
+async function attachedIps(targets: ApiTarget[], id: string): Promise<string[]> {
+  const res = await callRouter(targets, "GET", `/ps?container=${encodeURIComponent(id)}`);
+  if (res.status !== 200) return [];
+  const line = res.body.split("\n").find((l) => l.startsWith(`${id} `));
+  return (line?.split(" ").slice(2) ?? []).map((c) => c.split("/")[0]);
+}
+
 /** Runs `weave dns-add`; returns the exit code. */
 export function runDnsAdd(args: string[], flags: DnsFlags, io: CliIo): Promise<number> {
   const parsed = parseDnsArgs(args);
@@ -86,21 +98,30 @@ export function runDnsAdd(args: string[], flags: DnsFlags, io: CliIo): Promise<n
     io.err(USAGE);
     return Promise.resolve(1);
   }
-  if (parsed.ips.length === 0 || !flags.h) {
-    const missing = parsed.ips.length === 0 ? "its IP addresses" : "its name (-h <fqdn>)";
-    io.err(
-      `weave dns-add: give ${missing}: looking up container "${parsed.container}" needs Docker\n`,
-    );
-    return Promise.resolve(1);
-  }
-  const container = parsed.container ?? EXTERN_CONTAINER;
   return guard(io, async () => {
     const targets = resolveTargets(flags, io);
-    for (const ip of parsed.ips) {
+    let container = parsed.container ?? EXTERN_CONTAINER;
+    let ips = parsed.ips;
+    let fqdn = flags.h;
+    if (parsed.container) {
+      // A Docker container: its router id, its weave addresses and its hostname, as Weave.
+      const c = await containerArg(parsed.container, io);
+      if (c.docker) {
+        container = routerId(parsed.container, c);
+        fqdn ??= dockerFqdn(c.docker);
+        if (ips.length === 0) ips = await attachedIps(targets, container);
+      }
+    }
+    if (ips.length === 0 || !fqdn) {
+      const missing = ips.length === 0 ? "its IP addresses" : "its name (-h <fqdn>)";
+      io.err(`weave dns-add: give ${missing} for container "${parsed.container}"\n`);
+      return 1;
+    }
+    for (const ip of ips) {
       const path = `/name/${encodeURIComponent(container)}/${ip}`;
       const code = printAnswer(
         io,
-        await callRouter(targets, "PUT", path, { form: { fqdn: flags.h } }),
+        await callRouter(targets, "PUT", path, { form: { fqdn } }),
       );
       if (code !== 0) return code;
     }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { containerArg, routerId } from "./docker_container.ts";
 import { DnsCommand, type DnsFlags, EXTERN_CONTAINER, parseDnsArgs } from "./dns_add.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 import { callRouter, guard, printAnswer, resolveTargets, withTargetOptions } from "./target.ts";
@@ -31,13 +32,15 @@ export function runDnsRemove(args: string[], flags: DnsFlags, io: CliIo): Promis
     io.err(USAGE);
     return Promise.resolve(1);
   }
-  const container = encodeURIComponent(parsed.container ?? EXTERN_CONTAINER);
-  const paths = parsed.ips.length === 0
-    ? [`/name/${container}`]
-    : parsed.ips.map((ip) =>
-      `/name/${container}/${ip}` + (flags.h ? `?fqdn=${encodeURIComponent(flags.h)}` : "")
-    );
   return guard(io, async () => {
+    let id = parsed.container ?? EXTERN_CONTAINER;
+    if (parsed.container) id = routerId(id, await containerArg(parsed.container, io));
+    const container = encodeURIComponent(id);
+    const paths = parsed.ips.length === 0
+      ? [`/name/${container}`]
+      : parsed.ips.map((ip) =>
+        `/name/${container}/${ip}` + (flags.h ? `?fqdn=${encodeURIComponent(flags.h)}` : "")
+      );
     const targets = resolveTargets(flags, io);
     for (const path of paths) {
       const code = printAnswer(io, await callRouter(targets, "DELETE", path));

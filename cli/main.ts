@@ -8,6 +8,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../lib/version.ts";
 import { attachCommand } from "./attach.ts";
+import { configCommand } from "./config.ts";
 import { connectCommand } from "./connect.ts";
 import { detachCommand } from "./detach.ts";
 import { exposeCommand } from "./expose.ts";
@@ -16,8 +17,10 @@ import { psCommand } from "./ps.ts";
 import { primeCommand } from "./prime.ts";
 import { rmpeerCommand } from "./rmpeer.ts";
 import { dnsAddCommand } from "./dns_add.ts";
+import { dnsArgsCommand } from "./dns_args.ts";
 import { dnsLookupCommand } from "./dns_lookup.ts";
 import { dnsRemoveCommand } from "./dns_remove.ts";
+import { envCommand } from "./env.ts";
 import { forgetCommand } from "./forget.ts";
 import { type CliIo, type CommandContext, systemIo } from "./io.ts";
 import { launchCommand } from "./launch.ts";
@@ -40,6 +43,9 @@ const COMMANDS = [
   dnsAddCommand,
   dnsRemoveCommand,
   dnsLookupCommand,
+  envCommand,
+  configCommand,
+  dnsArgsCommand,
   launchCommand,
   stopCommand,
   resetCommand,

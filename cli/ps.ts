@@ -8,10 +8,17 @@
  */
 import { Command } from "commander";
 import { callPlumbing } from "./attach.ts";
+import { containerArg, dockerPsNames, renamePs, routerId } from "./docker_container.ts";
 import type { CliIo, CommandContext } from "./io.ts";
-import { type TargetFlags, withTargetOptions } from "./target.ts";
 import { cniPsLines } from "../cni/ps.ts";
 import { ENV_WEAVE_CNI_STATE_DIR } from "../cni/records.ts";
+import {
+  callRouter,
+  guard,
+  resolveTargets,
+  type TargetFlags,
+  withTargetOptions,
+} from "./target.ts";
 
 /** Builds the `ps` command. */
 export function psCommand(ctx: CommandContext): Command {
@@ -25,9 +32,32 @@ export function psCommand(ctx: CommandContext): Command {
 
 /** Runs `weave ps`; returns the exit code. */
 export function runPs(containers: string[], flags: TargetFlags, io: CliIo): Promise<number> {
-  const query = new URLSearchParams(containers.map((c) => ["container", c])).toString();
-  const path = query ? `/ps?${query}` : "/ps";
-  // Pods attached by the CNI plugin, which the router does not know by name (cni/ps.ts).
-  const pods = containers.length === 0 ? cniPsLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
-  return callPlumbing(io, flags, { method: "GET", path }, (body) => body + pods);
+  return guard(io, async () => {
+    // Docker containers by name: the router knows them as pid:<n>; show what the user typed,
+    // or (listing all) Docker's short id, as Weave did.
+    const names = containers.length ? new Map<string, string>() : await dockerPsNames(io);
+    const refs: string[] = [];
+    for (const arg of containers) {
+      const c = await containerArg(arg, io);
+      if (c.docker) names.set(routerId(arg, c), arg);
+      refs.push(c.docker ? routerId(arg, c) : arg);
+    }
+    const query = (ids: string[]) =>
+      new URLSearchParams(ids.map((c) => ["container", c])).toString();
+    const path = refs.length ? `/ps?${query(refs)}` : "/ps";
+    // The router lists the namespaces it can find by itself; Docker's (by pid) are asked for.
+    let extra = "";
+    if (!containers.length && names.size > 0) {
+      const targets = resolveTargets(flags, io);
+      const res = await callRouter(targets, "GET", `/ps?${query([...names.keys()])}`);
+      if (res.status === 200) extra = res.body;
+    }
+    // Pods attached by the CNI plugin, which the router does not know by name (cni/ps.ts).
+    const pods = containers.length === 0 ? cniPsLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
+    return await callPlumbing(io, flags, { method: "GET", path }, (body) => {
+      const seen = new Set(body.split("\n").map((l) => l.split(" ")[0]));
+      const more = extra.split("\n").filter((l) => l !== "" && !seen.has(l.split(" ")[0]));
+      return renamePs(body + more.map((l) => l + "\n").join(""), names) + pods;
+    });
+  });
 }

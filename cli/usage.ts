@@ -35,6 +35,10 @@ weave expose        [<addr> ...] [--without-masquerade]
       hide          [<addr> ...]
 weave ps            [<container> ...]
 
+weave env           [--restore]
+      config
+      dns-args      [<docker run args> ...]
+
 weave dns-add       [<ip_address> ...] <container_id> [-h <fqdn>] |
                     <ip_address> ... -h <fqdn>
       dns-remove    [<ip_address> ...] <container_id> [-h <fqdn>] |

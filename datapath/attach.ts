@@ -31,6 +31,7 @@ import {
   addRoute,
   addVeth,
   AF_INET,
+  closeFd,
   delAddr,
   deleteLink,
   ExistsError,
@@ -47,7 +48,10 @@ import {
   NLM_F_REPLACE,
   NotFoundError,
   NUD_PERMANENT,
+  O_CLOEXEC,
+  O_RDONLY,
   openNetns,
+  openPath,
   parseIpNet,
   RTM_NEWNEIGH,
   setLinkUp,
@@ -138,6 +142,16 @@ export function containerExists(id: string): boolean {
     path = resolveContainer(id).path;
   } catch {
     return true;
+  }
+  // Deno refuses /proc/<pid>/… without --allow-all, so a pid's namespace is opened through libc.
+  if (path.startsWith("/proc/")) {
+    try {
+      closeFd(openPath(path, O_RDONLY | O_CLOEXEC));
+      return true;
+    } catch (e) {
+      if (e instanceof NotFoundError) return false;
+      throw e;
+    }
   }
   try {
     Deno.statSync(path);

@@ -546,10 +546,13 @@ export class Allocator implements IpamGossipTarget {
       this.#askForSpace(cidrRange(op.subnet));
       return false;
     }
-    this.#log.debug(`Allocated ${ipText(addr)} for ${op.ident} in ${formatCidr(op.subnet)}`);
+    // Ident "_" (the Docker plugin's) files the address under itself, as Weave does, so that
+    // `DELETE /ip/<address>` releases it.
+    const ident = op.ident === "_" ? ipText(addr) : op.ident;
+    this.#log.debug(`Allocated ${ipText(addr)} for ${ident} in ${formatCidr(op.subnet)}`);
     const result = { addr, prefix: op.subnet.prefix };
-    this.#addOwned(op.ident, result, op.isContainer);
-    this.#outbox.answer(op.done, result, op.ident);
+    this.#addOwned(ident, result, op.isContainer);
+    this.#outbox.answer(op.done, result, ident);
     return true;
   }
 

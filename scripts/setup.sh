@@ -18,6 +18,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The Docker engine for the Docker tests (proxy, plugin, containers by name), without the
+# recommended extras; busybox-static makes their image offline.
+docker_debs=(docker.io busybox-static)
+missing=()
+for p in "${docker_debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 deno="$here/.tools/node_modules/deno/deno"
 if [ ! -x "$deno" ] || [ "$("$deno" --version | head -1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
