@@ -6,7 +6,7 @@ import { loadReport } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
 import { ApiError } from "../api/ops.ts";
 import { startApiServers } from "../api/server.ts";
-import { hostVethName } from "../datapath/attach.ts";
+import { hostVethName } from "../datapath/veth.ts";
 import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
 import { type PlumbingDns, type PlumbingOptions, plumbingRoutes } from "../datapath/http.ts";
 import { Allocator } from "../ipam/allocator.ts";

@@ -18,7 +18,8 @@ import { loadState, saveState, statePath } from "./state_store.ts";
 import { buildReport } from "./status.ts";
 import type { Nameserver } from "../dns/nameserver.ts";
 import { startWeaveDns, type WeaveDns } from "../dns/weave_dns.ts";
-import { containerExists, EXPOSE_ID, listAttached } from "../datapath/attach.ts";
+import { EXPOSE_ID, listAttached } from "../datapath/attach.ts";
+import { containerExists } from "../datapath/container.ts";
 import { ensureBridge } from "../datapath/bridge.ts";
 import { plumbingRoutes } from "../datapath/http.ts";
 import {
