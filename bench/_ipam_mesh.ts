@@ -7,7 +7,7 @@
  * that is drained in macrotasks, so timers (the allocator's tick, saves)
  * interleave with delivery as they would with sockets.
  *
- * Unlike `ipam/_fake_mesh.ts` (random order, manual delivery, for tests)
+ * Unlike `ipam/fake_mesh.ts` (random order, manual delivery, for tests)
  * this one delivers on its own, in order, without a step limit.
  *
  * @module

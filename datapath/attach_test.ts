@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { attach, detach, listAttached, parseHostCidrs } from "./attach.ts";
 import { ContainerNotFoundError, type Namespaces } from "./container.ts";
 import { hostVethName } from "./veth.ts";
-import { FakeKernel, type FakeNamespace } from "./_fake_kernel.ts";
+import { FakeKernel, type FakeNamespace } from "./fake_kernel.ts";
 import { sysError } from "../sys/mod.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { gratuitousArp } from "./arp.ts";

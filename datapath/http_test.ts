@@ -1,11 +1,11 @@
 // The plumbing routes with IPAM: addresses given by hand are claimed (through a fake IPAM seam)
 // before the plumbing, refused claims answer 400, detach/hide release, and a client that goes
-// away cancels a waiting claim. The kernel is datapath/_fake_kernel.ts.
+// away cancels a waiting claim. The kernel is datapath/fake_kernel.ts.
 import assert from "node:assert/strict";
 import { ApiError, type ApiRoute } from "../api/ops.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
-import { FakeKernel, type FakeNamespace, FakeNft } from "./_fake_kernel.ts";
+import { FakeKernel, type FakeNamespace, FakeNft } from "./fake_kernel.ts";
 import { type PlumbingIpam, plumbingRoutes } from "./http.ts";
 
 const RANGE = parseCidr("10.32.0.0/12");

@@ -9,7 +9,7 @@ import { formatIPv4 } from "../lib/cidr.ts";
 import { memoryLogger } from "../lib/log.ts";
 import type { PeerName } from "../lib/peer_name.ts";
 import { Allocator, type AllocatorOptions } from "./allocator.ts";
-import { FakeMesh } from "./_fake_mesh.ts";
+import { FakeMesh } from "./fake_mesh.ts";
 import { FakeStore } from "./fake_store.ts";
 
 /** Peer names h1, h2, h3. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCidr } from "../lib/cidr.ts";
 import { formatPeerName } from "../lib/peer_name.ts";
-import { FakeMesh } from "./_fake_mesh.ts";
+import { FakeMesh } from "./fake_mesh.ts";
 import { FakeStore } from "./fake_store.ts";
 import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
 import { CLAIM_UNREACHABLE_GRACE_MS } from "./_claim_ops.ts";

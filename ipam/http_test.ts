@@ -5,7 +5,7 @@ import { loadReport, readSample } from "../api/_samples.ts";
 import { createApiHandler } from "../api/server.ts";
 import { discardLogger } from "../lib/log.ts";
 import { Allocator } from "./allocator.ts";
-import { FakeMesh } from "./_fake_mesh.ts";
+import { FakeMesh } from "./fake_mesh.ts";
 import { FakeStore } from "./fake_store.ts";
 import { parseTimeout } from "./http.ts";
 

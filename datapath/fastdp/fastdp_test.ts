@@ -3,7 +3,7 @@ import { memoryLogger } from "../../lib/log.ts";
 import type { PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
 import { waitFor } from "../../tests/harness/wait.ts";
-import { FakeHost, FakeWire } from "./_fake_host.ts";
+import { FakeHost, FakeWire } from "./fake_host.ts";
 import { FastDatapath } from "./fastdp.ts";
 import type { FastdpForwarder } from "./forwarder.ts";
 
