@@ -13,4 +13,5 @@ export * from "./addr.ts";
 export * from "./route.ts";
 export * from "./neigh.ts";
 export * from "./netns.ts";
+export * from "./fd_owner.ts";
 export * from "./tap.ts";
