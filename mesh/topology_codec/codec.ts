@@ -25,12 +25,7 @@
 import { GobStreamDecoder } from "../gob/decoder.ts";
 import { GobEncoder } from "../gob/encoder.ts";
 import { GobReader, GobWriter } from "../gob/primitives.ts";
-import {
-  type Decoded,
-  FastTopologyReader,
-  listCodes,
-  peerCodes,
-} from "./fast_reader.ts";
+import { type Decoded, FastTopologyReader, listCodes, peerCodes } from "./fast_reader.ts";
 import { encodeFast } from "./fast_encoder.ts";
 import {
   decodeKnownTypes,
@@ -42,11 +37,7 @@ import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./schema.ts";
 import { connectionValue, peerValue, toConnections, toPeer } from "./values.ts";
 import type { ConnectionSummary, PeerSummary, TopologyEntry } from "../topology_types.ts";
 
-export {
-  CONNECTION_LIST_TYPE,
-  CONNECTION_SUMMARY_TYPE,
-  PEER_SUMMARY_TYPE,
-} from "./schema.ts";
+export { CONNECTION_LIST_TYPE, CONNECTION_SUMMARY_TYPE, PEER_SUMMARY_TYPE } from "./schema.ts";
 
 /**
  * Encodes a topology update: each entry's peer, then its connections.

@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import { peerNameToBytes } from "../../lib/peer_name.ts";
 import { GobEncoder } from "../gob/encoder.ts";
 import { B, BYTES, gobSlice, gobStruct, S, U } from "../gob/types.ts";
-import {
-  outcome,
-  prng,
-  randomConnection,
-  randomPeer,
-  randomTopology,
-} from "./_test_utils.ts";
+import { outcome, prng, randomConnection, randomPeer, randomTopology } from "./_test_utils.ts";
 import {
   CONNECTION_LIST_TYPE,
   decodeTopology,
