@@ -65,13 +65,17 @@ const realClock: FastdpClock = {
   clearTimeout: (id) => clearTimeout(id as TimerId),
 };
 
+/** Where fastdp reads short IDs (the VNIs derive from them): the mesh's peer table. */
+export interface FastdpPeers {
+  /** Our current short ID. */
+  shortID(): number;
+  /** A peer's current short ID, `undefined` when it has none (it cannot use fastdp). */
+  peerShortID(peer: PeerName): number | undefined;
+}
+
 /** Options of {@link FastDatapath}. */
 export interface FastDatapathOptions {
   localPeer: PeerName;
-  /** Our current short ID. */
-  shortID: () => number;
-  /** A peer's current short ID, `undefined` when it has none (it cannot use fastdp). */
-  peerShortID: (peer: PeerName) => number | undefined;
   /** Bridge the devices join; default `weave`. */
   bridge?: string;
   /** Mesh TCP port; VXLAN runs on port + 1. */
@@ -137,13 +141,11 @@ function ipv4Of(address: string): string | undefined {
  * ```ts ignore
  * import { FastDatapath } from "./fastdp.ts";
  * import { kernelFastdpHost } from "./host.ts";
- * const fastdp = new FastDatapath({
- *   localPeer, shortID: () => peers.ourself.shortID,
- *   peerShortID: (p) => peers.get(p)?.shortID, port: 6783,
- *   host: kernelFastdpHost(nl), log,
- * });
- * await fastdp.start();
+ * const fastdp = new FastDatapath({ localPeer, port: 6783, host: kernelFastdpHost(nl), log });
  * const sw = new OverlaySwitch([{ name: "fastdp", overlay: fastdp }, { name: "sleeve", overlay: sleeve }]);
+ * const mesh = new MeshRouter({ ...options, overlay: sw });
+ * fastdp.register({ shortID: () => mesh.peers.ourself.shortID, peerShortID: (p) => mesh.peers.get(p)?.shortID });
+ * await fastdp.start();
  * ```
  */
 export class FastDatapath implements NetworkOverlay {
@@ -164,6 +166,7 @@ export class FastDatapath implements NetworkOverlay {
   readonly #stats = { framesReceived: 0, unknownConnection: 0, receiveErrors: 0 };
   /** When each MAC was last forgotten on the sleeve port (`performance.now()`). */
   readonly #forgotAt = new Map<string, number>();
+  #peers: FastdpPeers | null = null;
 
   constructor(opts: FastDatapathOptions) {
     this.#mtu = opts.mtu ?? DEFAULT_FASTDP_MTU;
@@ -177,6 +180,11 @@ export class FastDatapath implements NetworkOverlay {
     this.#clock = opts.clock ?? realClock;
     this.#timing = { ...FASTDP_TIMING, ...opts.timing };
     this.#bridge = opts.bridge ?? "weave";
+  }
+
+  /** Tells fastdp where short IDs come from; before {@link start} (the mesh is built after). */
+  register(peers: FastdpPeers): void {
+    this.#peers = peers;
   }
 
   /** Checks the bridge, removes devices a previous run left, starts receiving. */
@@ -336,9 +344,10 @@ export class FastDatapath implements NetworkOverlay {
    * own gossip arrived), which would otherwise keep this connection off fastdp for good.
    */
   #vnis(remote: PeerName, fromHandshake?: number): ReturnType<typeof peerVNIs> | string {
-    const theirs = this.#opts.peerShortID(remote) ?? fromHandshake;
+    if (!this.#peers) return "fastdp is not registered with the mesh";
+    const theirs = this.#peers.peerShortID(remote) ?? fromHandshake;
     if (theirs === undefined) return "the peer has no short ID";
-    return peerVNIs(this.#opts.shortID(), theirs);
+    return peerVNIs(this.#peers.shortID(), theirs);
   }
 
   #ensureVport(peer: PeerName, spec: VxlanDeviceSpec): Vport {
