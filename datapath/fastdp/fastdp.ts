@@ -33,12 +33,11 @@
 import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
-import type { TimerId } from "../../lib/timer.ts";
+import { type Clock, realClock } from "../../lib/clock.ts";
 import type { FrameConsumer, NetworkOverlay, OverlayForwarder } from "../datapath.ts";
 import {
   FASTDP_HEARTBEAT_FEATURE,
   FASTDP_TIMING,
-  type FastdpClock,
   FastdpForwarder,
   type FastdpForwarderStatus,
   type FastdpTiming,
@@ -59,11 +58,6 @@ const FORGET_INTERVAL_MS = 1000;
 const FORGET_TABLE_SIZE = 4096;
 /** Receive buffer: larger than any heartbeat (14 + 65535). */
 const RECEIVE_BUFFER = 65_600;
-
-const realClock: FastdpClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as TimerId),
-};
 
 /** Where fastdp reads short IDs (the VNIs derive from them): the mesh's peer table. */
 export interface FastdpPeers {
@@ -89,7 +83,7 @@ export interface FastDatapathOptions {
   /** Devices and sockets (see `host.ts` `kernelFastdpHost`). */
   host: FastdpHost;
   log: Logger;
-  clock?: FastdpClock;
+  clock?: Clock;
   timing?: Partial<FastdpTiming>;
 }
 
@@ -152,7 +146,7 @@ export class FastDatapath implements NetworkOverlay {
   readonly #opts: FastDatapathOptions;
   readonly #host: FastdpHost;
   readonly #log: Logger;
-  readonly #clock: FastdpClock;
+  readonly #clock: Clock;
   readonly #timing: FastdpTiming;
   readonly #mtu: number;
   readonly #bridge: string;

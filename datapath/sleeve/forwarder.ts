@@ -25,6 +25,7 @@
  *
  * @module
  */
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
@@ -85,16 +86,6 @@ export const SLEEVE_TIMING: Readonly<SleeveTiming> = {
   mtuVerifyAttempts: 8,
 };
 
-/** Timer functions, injectable for tests. */
-export interface SleeveClock {
-  /** Returns an opaque id for {@link SleeveClock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  /** Ignores `undefined` and ids already fired or cleared. */
-  clearTimeout(id: unknown): void;
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(id: unknown): void;
-}
-
 /** Why a datagram or frame was dropped; the keys of the drop counters. */
 export type SleeveDrop =
   | "malformed"
@@ -124,7 +115,7 @@ export interface ForwarderHost {
   /** Wire bytes of {@link localPeer}. */
   readonly localName: Uint8Array;
   readonly log: Logger;
-  readonly clock: SleeveClock;
+  readonly clock: Clock;
   readonly timing: SleeveTiming;
   /** Reused by every seal: valid until the next send. */
   readonly sendBuffer: Uint8Array;
