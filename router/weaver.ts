@@ -8,31 +8,29 @@
  * the network router with the overlay), then start them in order ({@link START_STEPS}). Every
  * start step first puts its undo on one `AsyncDisposableStack`, so when a step throws the stack
  * closes exactly what was opened, newest first, and when the router stops the same stack tears
- * it all down.
+ * it all down. An undo that throws is logged: the rest still run, and the error that stopped
+ * the start is the one the caller sees. The components themselves come from components.ts,
+ * what they see of the mesh from mesh_views.ts.
  *
  * @module
  */
 import { startApiServers } from "../api/server.ts";
-import { EXPOSE_ID, listAttached } from "../datapath/attach.ts";
-import { ensureBridge } from "../datapath/bridge.ts";
 import { CAPTURE_TAP_NAME, openCaptureTap } from "../datapath/capture_tap.ts";
-import { containerExists } from "../datapath/container.ts";
-import { FastDatapath, fastdpDecision, kernelFastdpHost } from "../datapath/fastdp/mod.ts";
 import { plumbingRoutes } from "../datapath/http.ts";
 import { NetworkRouter } from "../datapath/network_router.ts";
 import { type NamedOverlay, OverlaySwitch } from "../datapath/overlay_switch.ts";
 import { SleeveOverlay } from "../datapath/sleeve/sleeve.ts";
 import { TapCapture } from "../datapath/tap_capture.ts";
-import { startWeaveDns, type WeaveDns } from "../dns/weave_dns.ts";
-import { Allocator, FileStore, ipamStatePath } from "../ipam/mod.ts";
+import type { WeaveDns } from "../dns/weave_dns.ts";
+import type { Allocator } from "../ipam/mod.ts";
 import type { Logger } from "../lib/log.ts";
-import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
+import { formatPeerName } from "../lib/peer_name.ts";
 import { VERSION } from "../lib/version.ts";
 import { MeshRouter } from "../mesh/router.ts";
-import { espSupported } from "../sys/esp.ts";
 import { NetlinkSocket } from "../sys/mod.ts";
+import { fastdpFor, newAllocator, startDns, useBridge } from "./components.ts";
 import type { WeaverConfig } from "./config.ts";
-import { fastdpPeers, ipamPeers, networkRouterMesh } from "./mesh_views.ts";
+import { fastdpPeers, networkRouterMesh } from "./mesh_views.ts";
 import { describeOptions, resolvePeerName } from "./peer_identity.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 import { routerOps } from "./router_ops.ts";
@@ -114,9 +112,19 @@ export async function startWeaver(
   log.info(`weave  ${VERSION}`);
   const name = await resolvePeerName(config, log);
   await using stack = new AsyncDisposableStack();
+  /** Puts an undo on the stack; its failure is logged, so the error that stopped us shows. */
+  const undo = (what: string, fn: () => unknown) =>
+    stack.defer(async () => {
+      try {
+        await fn();
+      } catch (e) {
+        log.warn(`Cannot stop ${what}: ${e instanceof Error ? e.message : e}`);
+      }
+    });
 
   await step("netlink");
-  const hostNl = stack.use(new NetlinkSocket());
+  const hostNl = new NetlinkSocket();
+  undo("netlink socket", () => hostNl.close());
   await step("bridge");
   useBridge(hostNl, config, log);
   log.info(
@@ -155,30 +163,66 @@ export async function startWeaver(
 
   // Start.
   await step("sleeve");
-  stack.defer(() => sleeve.stop());
+  undo("sleeve", () => sleeve.stop());
   await sleeve.start();
   await step("fastdp");
   if (fastdp) {
-    stack.defer(() => fastdp.stop());
+    undo("fastdp", () => fastdp.stop());
     await fastdp.start();
   }
   await step("capture");
-  const network = startCapture(stack, { config, hostNl, mesh, overlay, sleeve, log });
+  const network = startCapture({ config, hostNl, mesh, overlay, sleeve, log, undo });
   await step("mesh");
-  stack.defer(() => mesh.stop());
+  undo("mesh", () => mesh.stop());
   startMesh(mesh, config.port);
   await step("ipam");
   if (ipam) {
-    stack.defer(() => ipam.stop());
+    undo("IPAM", () => ipam.stop());
     await ipam.start();
   }
   await step("dns");
   const dns = config.noDns ? undefined : await startDns(config, { name, mesh, hostNl, ipam, log });
-  if (dns) stack.defer(() => dns.stop());
+  if (dns) undo("weaveDNS", () => dns.stop());
   await step("api");
+  const servers = await startApi(config, {
+    mesh,
+    network,
+    hostNl,
+    ipam,
+    dns,
+    log,
+    onStop: opts.onStop,
+  });
+  undo("API servers", () => servers.close());
+  // Calls waiting in IPAM (allocations, claims) end before the servers wait for them to finish.
+  if (ipam) undo("IPAM", () => ipam.stop());
+  await step("peers");
+  log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
+  for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
+    log.error(err.message);
+  }
+
+  const owned = stack.move();
+  return { mesh, [Symbol.asyncDispose]: () => owned.disposeAsync() };
+}
+
+/** The control API over every part's routes; see api/server.ts for where it listens. */
+function startApi(
+  config: WeaverConfig,
+  p: {
+    mesh: MeshRouter;
+    network: NetworkRouter;
+    hostNl: NetlinkSocket;
+    ipam?: Allocator;
+    dns?: WeaveDns;
+    log: Logger;
+    onStop: () => void;
+  },
+): ReturnType<typeof startApiServers> {
+  const { ipam, dns, log } = p;
   const routes = [
     ...plumbingRoutes({
-      netlink: hostNl,
+      netlink: p.hostNl,
       log,
       bridge: config.bridge,
       mtu: config.mtu,
@@ -190,32 +234,21 @@ export async function startWeaver(
     ...(dns?.nameserver.routes() ?? []),
   ];
   const ops = routerOps({
-    mesh,
-    network,
+    mesh: p.mesh,
+    network: p.network,
     captureInterface: CAPTURE_TAP_NAME,
     ipam,
     nameserver: dns?.nameserver,
     routes,
-    stop: opts.onStop,
+    stop: p.onStop,
   });
-  const servers = await startApiServers(ops, {
+  return startApiServers(ops, {
     httpAddr: config.httpAddr || undefined,
     socketPath: config.socketPath || undefined,
     statusAddr: config.statusAddr || undefined,
     metricsAddr: config.metricsAddr || undefined,
     log,
   });
-  stack.defer(() => servers.close());
-  // Calls waiting in IPAM (allocations, claims) end before the servers wait for them to finish.
-  if (ipam) stack.defer(() => ipam.stop());
-  await step("peers");
-  log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
-  for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
-    log.error(err.message);
-  }
-
-  const owned = stack.move();
-  return { mesh, [Symbol.asyncDispose]: () => owned.disposeAsync() };
 }
 
 /** SIGTERM and SIGINT call `stop` until disposed. */
@@ -229,48 +262,6 @@ function stopOnSignals(stop: () => void, log: Logger): Disposable {
   return { [Symbol.dispose]: () => signals.forEach((s) => Deno.removeSignalListener(s, onSignal)) };
 }
 
-/** Creates, adopts or repairs the weave bridge (it outlives the router, as Weave's does). */
-function useBridge(nl: NetlinkSocket, config: WeaverConfig, log: Logger): void {
-  const bridge = ensureBridge(nl, { name: config.bridge, mtu: config.mtu, log });
-  log.info(
-    bridge.created
-      ? `Created bridge "${config.bridge}" (MTU ${config.mtu})`
-      : `Using existing bridge "${config.bridge}"${
-        bridge.repaired.length ? ` (repaired: ${bridge.repaired.join(", ")})` : ""
-      }`,
-  );
-}
-
-/**
- * The fast datapath when it may run: not with `--no-fastdp`, and not with a
- * password unless the kernel has IPsec ESP (this one lacks it: encrypted sleeve).
- */
-function fastdpFor(
-  config: WeaverConfig,
-  localPeer: PeerName,
-  nl: NetlinkSocket,
-  log: Logger,
-): { fastdp?: FastDatapath; off?: string } {
-  const decision = fastdpDecision({
-    password: config.password !== undefined,
-    noFastdp: config.noFastdp,
-    esp: espSupported,
-  });
-  if (!decision.enabled) {
-    log.info(`Fast datapath disabled: ${decision.reason}`);
-    return { off: decision.brief };
-  }
-  const fastdp = new FastDatapath({
-    localPeer,
-    bridge: config.bridge,
-    port: config.port,
-    mtu: config.mtu,
-    host: kernelFastdpHost(nl),
-    log,
-  });
-  return { fastdp };
-}
-
 /** What {@link startCapture} wires together. */
 interface CaptureParts {
   config: WeaverConfig;
@@ -279,16 +270,19 @@ interface CaptureParts {
   overlay: OverlaySwitch;
   sleeve: SleeveOverlay;
   log: Logger;
+  /** Puts an undo on the teardown stack. */
+  undo: (what: string, fn: () => unknown) => void;
 }
 
 /**
  * The sleeve side of the bridge: the capture TAP (datapath/capture_tap.ts), the capture loop
- * and the network router between the bridge and the overlay; their undo goes on `stack`.
+ * and the network router between the bridge and the overlay, each with its undo.
  */
-function startCapture(stack: AsyncDisposableStack, p: CaptureParts): NetworkRouter {
-  const tap = stack.use(openCaptureTap(p.hostNl, p.config.bridge));
+function startCapture(p: CaptureParts): NetworkRouter {
+  const tap = openCaptureTap(p.hostNl, p.config.bridge);
+  p.undo("capture TAP", () => tap.close());
   const capture = new TapCapture({ tap, log: p.log });
-  stack.defer(() => capture.stop());
+  p.undo("capture", () => capture.stop());
   const network = new NetworkRouter({
     mesh: networkRouterMesh(p.mesh),
     overlay: p.overlay,
@@ -298,7 +292,7 @@ function startCapture(stack: AsyncDisposableStack, p: CaptureParts): NetworkRout
   p.overlay.setConsumer(network);
   p.mesh.onPeerGone((peer) => network.onPeerGone(peer));
   p.sleeve.reportCapture(() => capture.stats());
-  stack.defer(() => network.stop());
+  p.undo("network router", () => network.stop());
   network.start();
   capture.start((f) => network.handleCaptured(f));
   return network;
@@ -311,50 +305,4 @@ function startMesh(mesh: MeshRouter, port: number): void {
   } catch (e) {
     throw new Error(`Cannot listen on TCP port ${port}: ${(e as Error).message}`, { cause: e });
   }
-}
-
-function newAllocator(
-  config: WeaverConfig,
-  name: PeerName,
-  mesh: MeshRouter,
-  log: Logger,
-): Allocator {
-  return new Allocator({
-    ourName: name,
-    ourUID: mesh.ourUID,
-    nickName: config.nickName,
-    range: config.ipallocRange,
-    defaultSubnet: config.ipallocDefaultSubnet || undefined,
-    init: config.ipallocInit,
-    store: new FileStore(ipamStatePath(config.dbPrefix)),
-    log,
-    peers: ipamPeers(mesh),
-    clusterSize: () => config.peers.length + 1,
-  });
-}
-
-/** weaveDNS: see dns/weave_dns.ts for where it listens and how containers reach it. */
-function startDns(
-  config: WeaverConfig,
-  p: { name: PeerName; mesh: MeshRouter; hostNl: NetlinkSocket; ipam?: Allocator; log: Logger },
-): Promise<WeaveDns> {
-  const { ipam } = p;
-  return startWeaveDns({
-    ourName: p.name,
-    mesh: p.mesh,
-    domain: config.dnsDomain,
-    ttl: config.dnsTtl,
-    listenAddress: config.dnsListenAddress,
-    upstream: { resolvConf: config.resolvConf, timeoutMs: config.dnsFallbackTimeoutMs },
-    dbPrefix: config.dbPrefix,
-    bridge: config.bridge,
-    netlink: p.hostNl,
-    attached: () =>
-      listAttached(p.hostNl, { bridge: config.bridge }).filter((c) => c.id !== EXPOSE_ID),
-    exists: containerExists,
-    onGone: async (id) => {
-      if (ipam?.ownedAddresses().some((o) => o.ident === id)) await ipam.delete(id);
-    },
-    log: p.log,
-  });
 }

@@ -45,9 +45,10 @@ import {
 import { heartbeatLength, heartbeatUID } from "./heartbeat.ts";
 import type { FastdpHost, FrameSocket, VxlanDeviceSpec } from "./host.ts";
 import { peerVNIs, vxlanDeviceName } from "./vni.ts";
+import { CAPTURE_TAP_NAME } from "../capture_tap.ts";
 
 /** The bridge port of the sleeve capture (Weave's name for it). */
-export const SLEEVE_PORT = "vethwe-pcap";
+export const SLEEVE_PORT = CAPTURE_TAP_NAME;
 /** The datapath MTU Weave uses by default. */
 export const DEFAULT_FASTDP_MTU = 1376;
 /** How long one poll of the receive loop may block (so new devices are picked up). */
