@@ -21,7 +21,7 @@ export {
 } from "./lib/peer_name.ts";
 export type { WeaveReport } from "./api/report.ts";
 export { ApiError, type RouterOps } from "./api/ops.ts";
-export { type GoJsonOptions, toGoJson } from "./api/json.ts";
+export { type GoJsonOptions, toGoJson } from "./lib/go/json.ts";
 export {
   renderConnections,
   renderDns,
@@ -30,7 +30,7 @@ export {
   renderStatus,
   renderTargets,
 } from "./api/render_status.ts";
-export { executeTemplate, TemplateError } from "./api/template.ts";
+export { executeTemplate, TemplateError } from "./lib/go/template.ts";
 export {
   METRICS_CONTENT_TYPE,
   type ProcessStats,

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { compareBytes, formatFloat } from "./go_fmt.ts";
+import { compareBytes, formatFloat } from "../lib/go/fmt.ts";
 import { summariseIpamOwners } from "./render_status.ts";
 import type { WeaveReport } from "./report.ts";
 

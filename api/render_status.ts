@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { compareBytes, goSprintf, goValueString } from "./go_fmt.ts";
+import { compareBytes, goSprintf, goValueString } from "../lib/go/fmt.ts";
 import type { ConnectionReport, DnsReport, IpamReport, WeaveReport } from "./report.ts";
 
 /** The connection states in the order Weave counts them. */

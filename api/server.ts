@@ -12,7 +12,7 @@
  * @module
  */
 import type { Logger } from "../lib/log.ts";
-import { toGoJson } from "./json.ts";
+import { toGoJson } from "../lib/go/json.ts";
 import {
   METRICS_CONTENT_TYPE,
   type ProcessStats,
@@ -29,7 +29,7 @@ import {
   renderTargets,
 } from "./render_status.ts";
 import type { WeaveReport } from "./report.ts";
-import { executeTemplate, TemplateError } from "./template.ts";
+import { executeTemplate, TemplateError } from "../lib/go/template.ts";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 1 << 20;

@@ -10,7 +10,7 @@ import {
   decodeTopologyGeneric,
   encodeTopology,
   encodeTopologyGeneric,
-} from "../mesh/topology_codec.ts";
+} from "../mesh/topology_codec/codec.ts";
 import type { TopologyEntry } from "../mesh/topology_types.ts";
 import { writeOut } from "./_host.ts";
 

@@ -1,13 +1,13 @@
 // The attach/detach/expose/hide/ps commands end to end: CLI → HTTP API → plumbing routes → an
-// in-memory kernel (datapath/_fake_kernel.ts) and a fake nft.
+// in-memory kernel (datapath/fake_kernel.ts) and a fake nft.
 import assert from "node:assert/strict";
 import { Command } from "commander";
 import { loadReport } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
 import { ApiError } from "../api/ops.ts";
 import { startApiServers } from "../api/server.ts";
-import { hostVethName } from "../datapath/attach.ts";
-import { FakeKernel, FakeNft } from "../datapath/_fake_kernel.ts";
+import { hostVethName } from "../datapath/veth.ts";
+import { FakeKernel, FakeNft } from "../datapath/fake_kernel.ts";
 import { type PlumbingDns, type PlumbingOptions, plumbingRoutes } from "../datapath/http.ts";
 import { Allocator } from "../ipam/allocator.ts";
 import { FakeStore } from "../ipam/store/mod.ts";

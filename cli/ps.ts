@@ -1,8 +1,8 @@
 /**
  * `weave ps [container...]`: one line per attached container, `<id> <mac> <cidr>...`, after
- * the bridge's own line `weave:expose <mac> <cidr>...`, as Weave prints them. A container's id
- * is its netns name, `pid:<n>`, or its namespace path (see `datapath/attach.ts`); the pods of
- * the CNI plugin follow, by their CNI container id (`cni/ps.ts`).
+ * the bridge's own line `weave:expose <mac> <cidr>...`, as Weave prints them, from the router's
+ * `GET /ps` (JSON). A container's id is its netns name, `pid:<n>`, or its namespace path (see
+ * `datapath/container.ts`).
  *
  * @module
  */
@@ -55,9 +55,43 @@ export function runPs(containers: string[], flags: TargetFlags, io: CliIo): Prom
     // Pods attached by the CNI plugin, which the router does not know by name (cni/ps.ts).
     const pods = containers.length === 0 ? cniPsLines(io.env[ENV_WEAVE_CNI_STATE_DIR]) : "";
     return await callPlumbing(io, flags, { method: "GET", path }, (body) => {
-      const seen = new Set(body.split("\n").map((l) => l.split(" ")[0]));
-      const more = extra.split("\n").filter((l) => l !== "" && !seen.has(l.split(" ")[0]));
-      return renamePs(body + more.map((l) => l + "\n").join(""), names) + pods;
+      const listed = parsePs(body);
+      const seen = new Set(listed.map((e) => e.id));
+      const more = extra ? parsePs(extra).filter((e) => !seen.has(e.id)) : [];
+      return renamePs(formatPs([...listed, ...more]), names) + pods;
     });
   });
+}
+
+/** One `weave ps` line: what the router's `GET /ps` lists per container. */
+export interface PsEntry {
+  id: string;
+  mac: string;
+  cidrs: string[];
+}
+
+/** The `GET /ps` answer, checked: an array of `{ id, mac, cidrs }`. */
+function parsePs(body: string): PsEntry[] {
+  const value: unknown = JSON.parse(body);
+  const ok = Array.isArray(value) &&
+    value.every((e) =>
+      typeof e?.id === "string" && typeof e.mac === "string" && Array.isArray(e.cidrs) &&
+      e.cidrs.every((c: unknown) => typeof c === "string")
+    );
+  if (!ok) throw new TypeError("Cannot read the router's ps answer: want [{ id, mac, cidrs }]");
+  return value;
+}
+
+/**
+ * Renders `weave ps` lines: `<id> <mac> <cidr>...`, one per entry.
+ *
+ * @example
+ * ```ts
+ * import { formatPs } from "./ps.ts";
+ * formatPs([{ id: "c1", mac: "ce:15:34:a9:b5:6d", cidrs: ["10.2.5.1/24"] }]);
+ * // "c1 ce:15:34:a9:b5:6d 10.2.5.1/24\n"
+ * ```
+ */
+export function formatPs(entries: readonly PsEntry[]): string {
+  return entries.map((e) => [e.id, e.mac, ...e.cidrs].join(" ") + "\n").join("");
 }

@@ -54,11 +54,7 @@ async function main(args: string[]): Promise<void> {
     overlay,
     log,
   });
-  const capture: TapCapture = new TapCapture({
-    tap,
-    handler: (frame) => router.handleCaptured(frame),
-    log,
-  });
+  const capture = new TapCapture({ tap, log });
   const router = new NetworkRouter({
     mesh: {
       ourName: name,
@@ -74,7 +70,7 @@ async function main(args: string[]): Promise<void> {
   mesh.onPeerGone((peer) => router.onPeerGone(peer));
   mesh.start();
   router.start();
-  capture.start();
+  capture.start((frame) => router.handleCaptured(frame));
   for (const err of mesh.connectionMaker.initiateConnections(rest, false)) log.error(err.message);
   Deno.stdout.writeSync(new TextEncoder().encode("READY\n"));
 

@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  attach,
-  containerExists,
-  ContainerNotFoundError,
-  detach,
-  formatPs,
-  hostVethName,
-  listAttached,
-  type Namespaces,
-  parseHostCidrs,
-  resolveContainer,
-} from "./attach.ts";
-import { FakeKernel, type FakeNamespace } from "./_fake_kernel.ts";
+import { attach, detach, listAttached, parseHostCidrs } from "./attach.ts";
+import { ContainerNotFoundError, type Namespaces } from "./container.ts";
+import { hostVethName } from "./veth.ts";
+import { FakeKernel, type FakeNamespace } from "./fake_kernel.ts";
 import { sysError } from "../sys/mod.ts";
 import { memoryLogger } from "../lib/log.ts";
 import { gratuitousArp } from "./arp.ts";
@@ -27,33 +18,6 @@ function rig() {
 
 const addrsOf = (ns: FakeNamespace, name: string) =>
   ns.addrs.filter((a) => a.index === ns.link(name)?.index).map((a) => a.cidr);
-
-Deno.test("resolveContainer names netns, pids and paths", () => {
-  const cases: [string, { id: string; path: string }][] = [
-    ["c1", { id: "c1", path: "/run/netns/c1" }],
-    ["/run/netns/c1", { id: "c1", path: "/run/netns/c1" }],
-    ["/var/run/netns/c1", { id: "c1", path: "/run/netns/c1" }],
-    ["1234", { id: "pid:1234", path: "/proc/1234/ns/net" }],
-    ["pid:1234", { id: "pid:1234", path: "/proc/1234/ns/net" }],
-    ["/proc/1234/ns/net", { id: "pid:1234", path: "/proc/1234/ns/net" }],
-    ["/var/run/docker/netns/abc", {
-      id: "/var/run/docker/netns/abc",
-      path: "/var/run/docker/netns/abc",
-    }],
-  ];
-  for (const [ref, want] of cases) assert.deepEqual(resolveContainer(ref), want, ref);
-  for (const bad of ["", "a/b", "..", "0", "pid:0", "/x/../etc", "/a\0b", "c 1"]) {
-    assert.throws(() => resolveContainer(bad), TypeError, JSON.stringify(bad));
-  }
-});
-
-Deno.test("hostVethName is vethwepl plus 7 hex digits, stable and distinct", () => {
-  const a = hostVethName("c1");
-  assert.match(a, /^vethwepl[0-9a-f]{7}$/);
-  assert.equal(hostVethName("c1"), a);
-  assert.notEqual(hostVethName("c2"), a);
-  assert.notEqual(hostVethName("pid:1"), hostVethName("pid:2"));
-});
 
 Deno.test("parseHostCidrs normalises, dedupes and explains bad addresses", () => {
   assert.deepEqual(parseHostCidrs(["010.32.0.1/12", "10.32.0.1/12", "10.0.0.0/31", "1.2.3.4/32"]), [
@@ -203,13 +167,12 @@ Deno.test("listAttached lists weave:expose first, then attached containers by id
   const pc = attach(nl, { container: "42", cidrs: ["10.32.0.3/12"], namespaces });
   nl.addrs.push({ index: bridge.index, cidr: "10.32.0.254/12" });
   const all = listAttached(nl, { namespaces: k.namespaces(["pid:42"]) });
-  assert.equal(
-    formatPs(all),
-    `weave:expose ${bridge.address} 10.32.0.254/12\n` +
-      `c1 ${a.mac} 10.32.0.1/12 10.40.0.1/16\n` +
-      `c2 ${b.mac} 10.32.0.2/12\n` +
-      `pid:42 ${pc.mac} 10.32.0.3/12\n`,
-  );
+  assert.deepEqual(all, [
+    { id: "weave:expose", mac: bridge.address, cidrs: ["10.32.0.254/12"] },
+    { id: "c1", mac: a.mac, cidrs: ["10.32.0.1/12", "10.40.0.1/16"] },
+    { id: "c2", mac: b.mac, cidrs: ["10.32.0.2/12"] },
+    { id: "pid:42", mac: pc.mac, cidrs: ["10.32.0.3/12"] },
+  ]);
   assert.deepEqual(listAttached(nl, { namespaces }).map((e) => e.id), ["weave:expose", "c1", "c2"]);
   assert.deepEqual(listAttached(nl, { namespaces, known: ["pid:42"] }).length, 4);
   assert.deepEqual(
@@ -221,17 +184,6 @@ Deno.test("listAttached lists weave:expose first, then attached containers by id
     ContainerNotFoundError,
   );
   assert.deepEqual(listAttached(nl, { namespaces, bridge: "other" }), []);
-});
-
-Deno.test("formatPs prints id, MAC and CIDRs without trailing space", () => {
-  assert.equal(
-    formatPs([
-      { id: "weave:expose", mac: "7a:c4:8b:a1:e6:ad", cidrs: [] },
-      { id: "c1", mac: "ce:15:34:a9:b5:6d", cidrs: ["10.2.5.1/24", "10.2.6.1/24"] },
-    ]),
-    "weave:expose 7a:c4:8b:a1:e6:ad\nc1 ce:15:34:a9:b5:6d 10.2.5.1/24 10.2.6.1/24\n",
-  );
-  assert.equal(formatPs([]), "");
 });
 
 Deno.test("attach with dnsRoute routes weaveDNS via ethwe with the bridge's MAC as neighbour", () => {
@@ -266,22 +218,6 @@ Deno.test("attach with dnsRoute routes weaveDNS via ethwe with the bridge's MAC 
   ]);
   const want = `add neighbour 169.254.53.1 lladdr ${bridge.address} dev ethwe`;
   assert.deepEqual(neighbours, [want, want]);
-});
-
-Deno.test("containerExists follows the namespace file; non-container ids always exist", async () => {
-  assert.equal(containerExists(`pid:${Deno.pid}`), true);
-  assert.equal(containerExists("pid:999999999"), false);
-  assert.equal(containerExists("weave:expose"), true);
-  assert.equal(containerExists("weave:extern"), true);
-  assert.equal(containerExists("wt-no-such-netns-here"), false);
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.equal(containerExists(`${dir}/ns`), false);
-    await Deno.writeTextFile(`${dir}/ns`, "");
-    assert.equal(containerExists(`${dir}/ns`), true);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("attach announces every address with gratuitous ARP on ethwe; a failing send only warns", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../lib/log.ts";
 import { ensureBridge, randomLocalMac, removeBridge } from "./bridge.ts";
-import { FakeKernel } from "./_fake_kernel.ts";
+import { FakeKernel } from "./fake_kernel.ts";
 
 Deno.test("ensureBridge creates an up bridge with the MTU and a fixed MAC", () => {
   const { host } = new FakeKernel();

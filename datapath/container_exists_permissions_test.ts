@@ -12,7 +12,7 @@ Deno.test({
       .filter((w) => w !== "");
     const sleeper = new Deno.Command("sleep", { args: ["30"], stdout: "null" }).spawn();
     try {
-      const script = `import { containerExists } from "${repo}datapath/attach.ts";\n` +
+      const script = `import { containerExists } from "${repo}datapath/container.ts";\n` +
         `console.log(containerExists("pid:${sleeper.pid}"), containerExists("pid:999999999"));`;
       const file = await Deno.makeTempFile({ suffix: ".ts" });
       await Deno.writeTextFile(file, script);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { expose, hide, natScript, parseMasqueraded, readMasqueraded } from "./expose.ts";
-import { FakeKernel, FakeNft } from "./_fake_kernel.ts";
+import { FakeKernel, FakeNft } from "./fake_kernel.ts";
 
 function rig() {
   const k = new FakeKernel();

@@ -9,7 +9,7 @@
  * | `POST /expose` | `cidr`…, `skipNAT=true` | the addresses, one a line |
  * | `POST /expose/{ip}/{prefixlen}` | `skipNAT=true` (Weave's own route) | empty |
  * | `POST /hide` | `cidr`… (none: all) | the addresses hidden, one a line |
- * | `GET /ps` | `container`… (none: all) | `weave ps` lines |
+ * | `GET /ps` | `container`… (none: all) | JSON `[{ id, mac, cidrs }]` (cli/ps.ts prints it) |
  *
  * Bad input answers 400, an unknown container 404, with a one-line message. Requests are
  * handled one at a time, so two `expose` calls never race on the nftables table, and each
@@ -35,17 +35,8 @@
 import { ApiError, type ApiRoute } from "../api/ops.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Netlink } from "../sys/mod.ts";
-import {
-  attach,
-  ContainerNotFoundError,
-  detach,
-  EXPOSE_ID,
-  formatPs,
-  listAttached,
-  type Namespaces,
-  parseHostCidrs,
-  resolveContainer,
-} from "./attach.ts";
+import { attach, detach, EXPOSE_ID, listAttached, parseHostCidrs } from "./attach.ts";
+import { ContainerNotFoundError, type Namespaces, resolveContainer } from "./container.ts";
 import { DEFAULT_BRIDGE, DEFAULT_MTU, ensureBridge } from "./bridge.ts";
 import { expose, hide, type NftRunner } from "./expose.ts";
 
@@ -172,6 +163,7 @@ async function allocateNets(
 
 const MAX_FORM_BYTES = 64 * 1024;
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const JSON_TYPE = { "content-type": "application/json" };
 
 /**
  * The routes to hand the API server (`RouterOps.routes`).
@@ -201,6 +193,7 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
       params: Record<string, string>,
       signal: AbortSignal,
     ) => Promise<string>,
+    headers: HeadersInit = TEXT,
   ): ApiRoute => ({
     method,
     pattern,
@@ -208,7 +201,7 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
     handle: async (req, params, url) => {
       const form = await readForm(req, url);
       const body = await asApiError(() => act(form, params, req.signal));
-      return new Response(body, { headers: TEXT });
+      return new Response(body, { headers });
     },
   });
   return [
@@ -293,13 +286,14 @@ export function plumbingRoutes(options: PlumbingOptions): ApiRoute[] {
       serial((nl) => {
         const containers = form.getAll("container");
         for (const c of containers) if (c !== "weave:expose") resolveContainer(c);
-        return formatPs(listAttached(nl, {
+        const entries = listAttached(nl, {
           bridge,
           containers: containers.length ? containers : undefined,
           known,
           namespaces,
-        }));
-      })),
+        });
+        return JSON.stringify(entries);
+      }), JSON_TYPE),
   ];
 }
 

@@ -1,11 +1,11 @@
 // The plumbing routes with IPAM: addresses given by hand are claimed (through a fake IPAM seam)
 // before the plumbing, refused claims answer 400, detach/hide release, and a client that goes
-// away cancels a waiting claim. The kernel is datapath/_fake_kernel.ts.
+// away cancels a waiting claim. The kernel is datapath/fake_kernel.ts.
 import assert from "node:assert/strict";
 import { ApiError, type ApiRoute } from "../api/ops.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
-import { FakeKernel, type FakeNamespace, FakeNft } from "./_fake_kernel.ts";
+import { FakeKernel, type FakeNamespace, FakeNft } from "./fake_kernel.ts";
 import { type PlumbingIpam, plumbingRoutes } from "./http.ts";
 
 const RANGE = parseCidr("10.32.0.0/12");
@@ -140,7 +140,7 @@ Deno.test("POST /attach waits for a claim inside the range, not for one outside;
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(done, false);
   assert.equal(c2.link("ethwe"), undefined, "nothing plumbed while the owner is asked");
-  assert.match(await call("GET", "/ps"), /^c1 /m, "the plumbing queue is not blocked");
+  assert.match(await call("GET", "/ps"), /"id":"c1"/, "the plumbing queue is not blocked");
   ipam.asking.resolve();
   assert.equal(await waiting, "10.32.0.5/12\n");
   assert.deepEqual(addrsOf(c2), ["10.32.0.5/12"]);

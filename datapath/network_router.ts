@@ -80,11 +80,11 @@ const BROADCAST_RELAY = Object.freeze({ fromBroadcast: true, relay: true });
  *
  * @example
  * ```ts ignore
+ * const capture = new TapCapture({ tap, log });
  * const router = new NetworkRouter({ mesh, overlay, inject: (f) => capture.inject(f), log });
  * overlay.setConsumer(router);
- * const capture = new TapCapture({ tap, handler: (f) => router.handleCaptured(f), log });
  * router.start();
- * capture.start();
+ * capture.start((f) => router.handleCaptured(f));
  * ```
  */
 export class NetworkRouter implements FrameConsumer {

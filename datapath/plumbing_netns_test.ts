@@ -13,16 +13,9 @@ import {
   NetlinkSocket,
   withNetns,
 } from "../sys/mod.ts";
-import {
-  attach,
-  CONTAINER_IFNAME,
-  detach,
-  formatPs,
-  hostVethName,
-  listAttached,
-  type Namespaces,
-  systemNamespaces,
-} from "./attach.ts";
+import { attach, detach, listAttached } from "./attach.ts";
+import { type Namespaces, systemNamespaces } from "./container.ts";
+import { CONTAINER_IFNAME, hostVethName } from "./veth.ts";
 import { ensureBridge, removeBridge } from "./bridge.ts";
 import { expose, hide, NAT_TABLE, nftCommand, readMasqueraded } from "./expose.ts";
 
@@ -187,16 +180,14 @@ netnsTest("attach plumbs two containers that ping each other; re-attach, ps, det
     });
     assert.deepEqual(more.cidrs, ["10.32.0.1/12", "10.32.1.1/12"]);
 
-    assert.equal(
-      formatPs(listAttached(nl, { namespaces: ns })),
-      `weave:expose ${bridge.mac}\n` +
-        `${c1} ${a.mac} 10.32.0.1/12 10.32.1.1/12\n` +
-        `${c2} ${b.mac} 10.32.0.2/12\n`,
-    );
-    assert.equal(
-      formatPs(listAttached(nl, { namespaces: ns, containers: [c2] })),
-      `${c2} ${b.mac} 10.32.0.2/12\n`,
-    );
+    assert.deepEqual(listAttached(nl, { namespaces: ns }), [
+      { id: "weave:expose", mac: bridge.mac, cidrs: [] },
+      { id: c1, mac: a.mac, cidrs: ["10.32.0.1/12", "10.32.1.1/12"] },
+      { id: c2, mac: b.mac, cidrs: ["10.32.0.2/12"] },
+    ]);
+    assert.deepEqual(listAttached(nl, { namespaces: ns, containers: [c2] }), [
+      { id: c2, mac: b.mac, cidrs: ["10.32.0.2/12"] },
+    ]);
 
     assert.deepEqual(detach(nl, { container: c1, cidrs: ["10.32.1.1/12"], namespaces: ns }).cidrs, [
       "10.32.1.1/12",

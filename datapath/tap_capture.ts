@@ -32,8 +32,6 @@ const FRAME_BUFFER = VNET_HDR_SIZE + 65535 + 14 + 4;
 export interface TapCaptureOptions {
   /** The open TAP device; the capture owns it and closes it on stop. */
   tap: Tap;
-  /** Called with each captured frame (a view of a reused buffer, valid during the call). */
-  handler: (frame: Uint8Array) => void;
   log: Logger;
 }
 
@@ -59,15 +57,15 @@ export interface TapCaptureStats {
  * @example
  * ```ts ignore
  * import { openTap } from "../sys/tap.ts";
- * const capture = new TapCapture({ tap: openTap("vethwe-pcap"), handler: (f) => router.handleCaptured(f), log });
- * capture.start();
+ * const capture = new TapCapture({ tap: openTap("vethwe-pcap"), log });
+ * capture.start((f) => router.handleCaptured(f));
  * capture.inject(frame);
  * await capture.stop();
  * ```
  */
 export class TapCapture {
   readonly #tap: Tap;
-  readonly #handler: (frame: Uint8Array) => void;
+  #handler: (frame: Uint8Array) => void = () => {};
   readonly #log: Logger;
   readonly #buffer = new Uint8Array(FRAME_BUFFER);
   readonly #stats = { captured: 0, reads: 0, injected: 0, injectErrors: 0, refused: 0 };
@@ -84,7 +82,6 @@ export class TapCapture {
 
   constructor(opts: TapCaptureOptions) {
     this.#tap = opts.tap;
-    this.#handler = opts.handler;
     this.#log = opts.log;
     this.#glue = opts.tap.vnetHeader ? new TcpCoalescer((bytes) => this.#write(bytes)) : null;
   }
@@ -94,10 +91,14 @@ export class TapCapture {
     return this.#tap.name;
   }
 
-  /** Starts capturing; once. */
-  start(): void {
+  /**
+   * Starts capturing; once. `handler` gets each captured frame (a view of a reused buffer,
+   * valid during the call).
+   */
+  start(handler: (frame: Uint8Array) => void): void {
     if (this.#loop) throw new Error(`Cannot start capture on "${this.#tap.name}": already running`);
     if (this.#stopping) throw new Error(`Cannot start capture on "${this.#tap.name}": stopped`);
+    this.#handler = handler;
     this.#loop = this.#run();
   }
 

@@ -66,9 +66,9 @@ Deno.test({
       ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
       const captured: Uint8Array[] = [];
       const log = memoryLogger("debug");
-      const capture = new TapCapture({ tap, handler: (f) => captured.push(f.slice()), log });
-      capture.start();
-      assert.throws(() => capture.start(), /already running/);
+      const capture = new TapCapture({ tap, log });
+      capture.start((f) => captured.push(f.slice()));
+      assert.throws(() => capture.start(() => {}), /already running/);
       assert.equal(capture.inject(echoRequest()), true);
       const isReply = (f: Uint8Array) =>
         f[12] === 0x08 && f[13] === 0 && f[23] === 1 && f[34] === 0;
@@ -103,17 +103,13 @@ async function withOffloadTap(
   try {
     const tap = withNetns(ns, () => openTap("wttap0", { offload: true }));
     const captured: Uint8Array[] = [];
-    const capture = new TapCapture({
-      tap,
-      handler: (f) => captured.push(f.slice()),
-      log: memoryLogger("debug"),
-    });
+    const capture = new TapCapture({ tap, log: memoryLogger("debug") });
     try {
       assert.ok(tap.vnetHeader && tap.offloads, "this kernel takes TAP offloads");
       ip("-n", ns, "link", "set", "wttap0", "address", "02:00:00:00:aa:01", "up");
       ip("-n", ns, "addr", "add", "10.9.0.1/24", "dev", "wttap0");
       ip("-n", ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:bb:02", "dev", "wttap0");
-      capture.start();
+      capture.start((f) => captured.push(f.slice()));
       await fn({ ns, captured, capture });
     } finally {
       await capture.stop();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeKernel } from "../datapath/_fake_kernel.ts";
+import { FakeKernel } from "../datapath/fake_kernel.ts";
 import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
 import { discardLogger } from "../lib/log.ts";
 import type { Netlink, NetlinkReply } from "../sys/mod.ts";

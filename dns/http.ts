@@ -14,7 +14,7 @@
  * @module
  */
 import { ApiError, type ApiRoute } from "../api/ops.ts";
-import { toGoJson } from "../api/json.ts";
+import { toGoJson } from "../lib/go/json.ts";
 import { formatIPv4, parseIPv4 } from "../lib/cidr.ts";
 import type { Entries, Entry, EntryMatch } from "./entry.ts";
 import { fqdn } from "./resolver.ts";

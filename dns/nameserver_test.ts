@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadReport, readSample } from "../api/_samples.ts";
 import { FakeRouterOps } from "../api/fake_ops.ts";
-import { toGoJson } from "../api/json.ts";
+import { toGoJson } from "../lib/go/json.ts";
 import { renderDns, renderStatus } from "../api/render_status.ts";
 import { createApiHandler } from "../api/server.ts";
 import { parseIPv4 } from "../lib/cidr.ts";

@@ -26,7 +26,7 @@ import { decodeGossipBody, encodeGossipBody } from "./gossip_envelope.ts";
 import { performHandshake } from "./handshake.ts";
 import { decodeMessage, encodeMessage, ProtocolTag } from "./messages.ts";
 import { Peers } from "./peers.ts";
-import { decodeTopology, encodeTopology } from "./topology_codec.ts";
+import { decodeTopology, encodeTopology } from "./topology_codec/codec.ts";
 import type { FrameReader, FrameWriter } from "./framing.ts";
 
 /** Options of {@link GoLikePeer}. */

@@ -194,7 +194,8 @@ export class LocalConnection {
     }
     this.#writer = result.writer;
     this.#reader = result.reader;
-    const parsed = parseFeatures(decodeFeatures(result.remoteFeatures));
+    const remoteFeatures = decodeFeatures(result.remoteFeatures);
+    const parsed = parseFeatures(remoteFeatures);
     this.remote = {
       name: parsed.name,
       nickName: parsed.nickName,
@@ -220,7 +221,7 @@ export class LocalConnection {
       outbound: this.outbound,
       connUID: this.connUID,
       sessionKey,
-      remoteFeatures: decodeFeatures(result.remoteFeatures),
+      remoteFeatures,
       sendControlMessage: (tag, body) => this.send(tag, body),
       onEstablished: () => this.#onEstablished(),
       onError: (e) => this.shutdown(e),

@@ -1,12 +1,13 @@
 /**
  * The protocol v2 handshake features: one gob `map[string]string` sent by
  * each side right after the encryption flag
- * (`../shared/spec/weave-protocol.md` §1.3), and its validation as mesh's
- * `parseFeatures` does it (same checks, same messages).
+ * (`../shared/spec/weave-protocol.md` §1.3). Both sides of it live here: the map we
+ * send ({@link buildFeatures}) and its validation as mesh's `parseFeatures` does it
+ * (same checks, same messages).
  *
  * @module
  */
-import { parsePeerName, type PeerName } from "../lib/peer_name.ts";
+import { formatPeerName, parsePeerName, type PeerName } from "../lib/peer_name.ts";
 import { GobStreamDecoder } from "./gob/decoder.ts";
 import { GobEncoder } from "./gob/encoder.ts";
 import { describeGobType, gobMap, S } from "./gob/types.ts";
@@ -32,6 +33,41 @@ export interface RemoteFeatures {
   trusted: boolean;
   /** Overlay names offered, in the remote's order; undefined when not sent. */
   overlays?: string[];
+}
+
+/** What we tell a remote about ourselves on one connection. */
+export interface LocalFeatures {
+  name: PeerName;
+  nickName: string;
+  shortID: number;
+  uid: bigint;
+  /** Our random id of this connection. */
+  connID: bigint;
+  /** Whether we trust the remote's address (`--trusted-subnets`). */
+  trusted: boolean;
+}
+
+/**
+ * Our features map for one connection, keys in the order Weave's peers send them; the
+ * overlay adds its own (`Overlays`, ...) after these.
+ *
+ * @example
+ * ```ts
+ * import { buildFeatures } from "./features.ts";
+ * buildFeatures({ name: 0x020000000001n, nickName: "h1", shortID: 7, uid: 1n, connID: 2n, trusted: false })
+ *   .PeerNameFlavour; // "mac"
+ * ```
+ */
+export function buildFeatures(ours: LocalFeatures): Record<string, string> {
+  return {
+    PeerNameFlavour: PEER_NAME_FLAVOUR,
+    Name: formatPeerName(ours.name),
+    NickName: ours.nickName,
+    ShortID: String(ours.shortID),
+    UID: String(ours.uid),
+    ConnID: String(ours.connID),
+    Trusted: String(ours.trusted),
+  };
 }
 
 /**

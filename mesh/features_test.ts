@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeFeatures, encodeFeatures, parseFeatures } from "./features.ts";
+import { buildFeatures, decodeFeatures, encodeFeatures, parseFeatures } from "./features.ts";
 
 const fromHex = (text: string) =>
   new Uint8Array(text.trim().split(/\s+/).map((h) => parseInt(h, 16)));
@@ -177,4 +177,35 @@ Deno.test("parseFeatures: malformed values name the field", () => {
   for (const [change, message] of cases) {
     assert.throws(() => parseFeatures({ ...valid, ...change }), message);
   }
+});
+
+Deno.test("buildFeatures writes ours in Weave's key order, and parseFeatures reads them back", () => {
+  const ours = {
+    name: 0x020000000001n,
+    nickName: "h1",
+    shortID: 2503,
+    uid: 4021037808612341783n,
+    connID: 13800127862746421924n,
+    trusted: false,
+  };
+  const map = buildFeatures(ours);
+  assert.deepEqual(Object.keys(map), [
+    "PeerNameFlavour",
+    "Name",
+    "NickName",
+    "ShortID",
+    "UID",
+    "ConnID",
+    "Trusted",
+  ]);
+  const sent = { ...map, Overlays: "sleeve" };
+  assert.deepEqual(encodeFeatures(sent), renumber(H1_FEATURES), "the bytes h1 sent");
+  assert.deepEqual(parseFeatures(map), {
+    name: ours.name,
+    nickName: "h1",
+    uid: ours.uid,
+    connID: ours.connID,
+    shortID: 2503,
+    trusted: false,
+  });
 });

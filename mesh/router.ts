@@ -32,6 +32,7 @@ import {
 import type { Overlay } from "./overlay.ts";
 import { Peers, randomShortID, type TopologyUpdateResult } from "./peers.ts";
 import { Routes } from "./routes.ts";
+import { buildFeatures } from "./features.ts";
 import { TopologyGossipData, TopologyGossiper } from "./topology_gossip.ts";
 import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
@@ -257,15 +258,14 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   // --- ConnectionHost ---
 
   localFeatures(remoteIP: string, connID: bigint): Record<string, string> {
-    const f: Record<string, string> = {
-      PeerNameFlavour: "mac",
-      Name: formatPeerName(this.ourName),
-      NickName: this.ourNickName,
-      ShortID: String(this.peers.ourself.shortID),
-      UID: String(this.ourUID),
-      ConnID: String(connID),
-      Trusted: String(this.trusts(remoteIP)),
-    };
+    const f = buildFeatures({
+      name: this.ourName,
+      nickName: this.ourNickName,
+      shortID: this.peers.ourself.shortID,
+      uid: this.ourUID,
+      connID,
+      trusted: this.trusts(remoteIP),
+    });
     this.overlay.addFeaturesTo(f);
     return f;
   }

@@ -20,7 +20,7 @@ import { reassembleTcp, timeAt } from "../tests/captures/tcp_streams.ts";
 import { FrameReader } from "./framing.ts";
 import { decodeMessage, ProtocolTag } from "./messages.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
-import { decodeTopology } from "./topology_codec.ts";
+import { decodeTopology } from "./topology_codec/codec.ts";
 
 const GO1 = 0x020000000001n, OURS = 0x020000000002n, GO3 = 0x020000000003n;
 

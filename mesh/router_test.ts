@@ -12,7 +12,7 @@ import { encodeFeatures } from "./features.ts";
 import { performHandshake } from "./handshake.ts";
 import { decodeMessage, ProtocolTag } from "./messages.ts";
 import { decodeGossipBody } from "./gossip_envelope.ts";
-import { decodeTopology } from "./topology_codec.ts";
+import { decodeTopology } from "./topology_codec/codec.ts";
 import { HeldPort } from "../tests/harness/loopback.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
 

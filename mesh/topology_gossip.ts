@@ -12,7 +12,7 @@
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import type { GossipData, Gossiper } from "./gossip_types.ts";
 import type { Peers, TopologyUpdateResult } from "./peers.ts";
-import { decodeTopology, encodeTopology } from "./topology_codec.ts";
+import { decodeTopology, encodeTopology } from "./topology_codec/codec.ts";
 import type { TopologyEntry } from "./topology_types.ts";
 
 /** Turns topology entries into a gossip payload and back. */
@@ -23,7 +23,7 @@ export interface TopologyCodec {
   decode(bytes: Uint8Array): TopologyEntry[];
 }
 
-/** The gob codec of `topology_codec.ts`, used unless another one is injected. */
+/** The gob codec of `topology_codec/`, used unless another one is injected. */
 export const GOB_TOPOLOGY_CODEC: TopologyCodec = {
   encode: encodeTopology,
   decode: decodeTopology,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { PeerName } from "../lib/peer_name.ts";
 import type { GossipData } from "./gossip_types.ts";
 import { Peers, type TopologyUpdateResult } from "./peers.ts";
-import { decodeTopology, encodeTopology } from "./topology_codec.ts";
+import { decodeTopology, encodeTopology } from "./topology_codec/codec.ts";
 import { type TopologyCodec, TopologyGossipData, TopologyGossiper } from "./topology_gossip.ts";
 import type { PeerSummary } from "./topology_types.ts";
 

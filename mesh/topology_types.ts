@@ -2,7 +2,7 @@
  * The topology data that travels in the `topology` gossip channel, decoded.
  * Field meanings as Weave's `peerSummary` / `connectionSummary`
  * (`../shared/spec/weave-protocol.md` §2.4, §9.3). Shared by the codec
- * (`topology_codec.ts`) and the peer table (`peers.ts`).
+ * (`topology_codec/`) and the peer table (`peers.ts`).
  *
  * @module
  */

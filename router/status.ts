@@ -5,14 +5,33 @@
  *
  * @module
  */
-import type { ConnectionReport, PeerReport, RouterReport, WeaveReport } from "../api/report.ts";
+import type {
+  ConnectionReport,
+  DnsReport,
+  IpamReport,
+  PeerReport,
+  RouterReport,
+  WeaveReport,
+} from "../api/report.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import { VERSION } from "../lib/version.ts";
 import type { MeshRouter } from "../mesh/router.ts";
 import { PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION } from "../mesh/protocol_header.ts";
 
+/** What the router's other parts add to the mesh's status. */
+export interface ReportParts {
+  /** The capture port as Weave reports its interface, e.g. `vethwe-pcap (via tap)`. */
+  interface?: string;
+  /** MACs the network router learned. */
+  macs?: RouterReport["MACs"];
+  /** Absent when IPAM is disabled. */
+  ipam?: IpamReport;
+  /** Absent when weaveDNS is disabled. */
+  dns?: DnsReport;
+}
+
 /** Builds the router part of the report. */
-export function routerReport(mesh: MeshRouter): RouterReport {
+export function routerReport(mesh: MeshRouter, parts: ReportParts = {}): RouterReport {
   const nick = (name: PeerName) => mesh.peers.get(name)?.nickName ?? "";
   const live = new Map(mesh.connections().map((c) => [c.remote!.name, c]));
   const peers: PeerReport[] = [...mesh.peers.all()]
@@ -50,6 +69,8 @@ export function routerReport(mesh: MeshRouter): RouterReport {
     Targets: nullIfEmpty(mesh.connectionMaker.directPeers()),
     OverlayDiagnostics: mesh.overlay.diagnostics(),
     TrustedSubnets: mesh.trustedSubnets,
+    ...(parts.interface !== undefined ? { Interface: parts.interface } : {}),
+    ...(parts.macs ? { MACs: parts.macs } : {}),
   };
 }
 
@@ -78,8 +99,12 @@ function nullIfEmpty<T>(xs: T[]): T[] | null {
   return xs.length ? xs : null;
 }
 
-/** The whole report. */
-export function buildReport(mesh: MeshRouter, ready: boolean): WeaveReport {
+/** The whole report, built once from the mesh and `parts`. */
+export function buildReport(
+  mesh: MeshRouter,
+  ready: boolean,
+  parts: ReportParts = {},
+): WeaveReport {
   return {
     Ready: ready,
     Version: VERSION,
@@ -89,6 +114,8 @@ export function buildReport(mesh: MeshRouter, ready: boolean): WeaveReport {
       NewVersion: "",
       NextCheckAt: "0001-01-01T00:00:00Z",
     },
-    Router: routerReport(mesh),
+    Router: routerReport(mesh, parts),
+    ...(parts.ipam ? { IPAM: parts.ipam } : {}),
+    ...(parts.dns ? { DNS: parts.dns } : {}),
   };
 }

@@ -14,4 +14,5 @@ export * from "./route.ts";
 export * from "./neigh.ts";
 export * from "./netns.ts";
 export * from "./sysctl.ts";
+export * from "./fd_owner.ts";
 export * from "./tap.ts";

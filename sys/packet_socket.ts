@@ -15,9 +15,9 @@
  * @module
  */
 
+import { FdOwner } from "./fd_owner.ts";
 import {
   check,
-  closeFd,
   Errno,
   errno,
   libc,
@@ -117,40 +117,34 @@ export function sockaddrLL(ifindex: number, mac?: Uint8Array): Uint8Array<ArrayB
  * const n = sock.receive(buffer); // undefined when nothing is queued
  * ```
  */
-export class PacketSocket {
-  #fd: number;
+export class PacketSocket extends FdOwner {
   /** The interface the socket is bound to. */
   readonly ifindex: number;
   readonly #address: Uint8Array<ArrayBuffer>;
 
   /** Opens, filters and binds the socket; throws SysError (EPERM without CAP_NET_RAW). */
   constructor(options: PacketSocketOptions) {
-    this.ifindex = options.ifindex;
-    this.#address = sockaddrLL(options.ifindex);
     const c = libc();
     const op = `open packet socket on ifindex ${options.ifindex}`;
     // Protocol 0: nothing is queued until bind, so the filter applies from the first frame.
-    this.#fd = check(op, c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    super(check(op, c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)));
+    this.ifindex = options.ifindex;
+    this.#address = sockaddrLL(options.ifindex);
     try {
       if (options.filter) this.#attachFilter(options.filter);
       const one = Uint8Array.of(1, 0, 0, 0);
       check(
         `ignore outgoing frames on ifindex ${options.ifindex}`,
-        c.setsockopt(this.#fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4),
+        c.setsockopt(this.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4),
       );
       check(
         `bind packet socket to ifindex ${options.ifindex}`,
-        c.bind(this.#fd, this.#address, 20),
+        c.bind(this.fd, this.#address, 20),
       );
     } catch (e) {
-      closeFd(this.#fd);
+      this.close();
       throw e;
     }
-  }
-
-  /** The file descriptor (-1 once closed). */
-  get fd(): number {
-    return this.#fd;
   }
 
   /**
@@ -158,11 +152,11 @@ export class PacketSocket {
    * interface is down, EMSGSIZE when the frame exceeds its MTU + 14).
    */
   send(frame: Uint8Array): void {
-    if (this.#fd < 0) throw new Error(`Cannot send on ifindex ${this.ifindex}: socket is closed`);
+    if (this.fd < 0) throw new Error(`Cannot send on ifindex ${this.ifindex}: socket is closed`);
     const op = `send ${frame.length}-byte frame on ifindex ${this.ifindex}`;
     const address = sockaddrLL(this.ifindex, frame.subarray(0, ETH_ALEN));
     const data = frame as Uint8Array<ArrayBuffer>;
-    const n = check(op, libc().sendto(this.#fd, data, BigInt(frame.length), 0, address, 20));
+    const n = check(op, libc().sendto(this.fd, data, BigInt(frame.length), 0, address, 20));
     if (n !== frame.length) throw new Error(`Cannot ${op}: sent only ${n} bytes`);
   }
 
@@ -171,28 +165,15 @@ export class PacketSocket {
    * when it was truncated), or `undefined` when none is queued.
    */
   receive(buffer: Uint8Array<ArrayBuffer>): number | undefined {
-    if (this.#fd < 0) {
+    if (this.fd < 0) {
       throw new Error(`Cannot receive on ifindex ${this.ifindex}: socket is closed`);
     }
     const flags = MSG_DONTWAIT | MSG_TRUNC;
-    const n = Number(libc().recv(this.#fd, buffer, BigInt(buffer.length), flags));
+    const n = Number(libc().recv(this.fd, buffer, BigInt(buffer.length), flags));
     if (n >= 0) return n;
     const e = errno();
     if (e === Errno.EAGAIN || e === Errno.EINTR) return undefined;
     throw sysError(`receive on ifindex ${this.ifindex}`, e);
-  }
-
-  /** Closes the socket; idempotent. Do not close while a poll on its fd is pending. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  /** Same as {@link close}, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   #attachFilter(program: readonly BpfInstruction[]): void {
@@ -204,7 +185,7 @@ export class PacketSocket {
     view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(code))), true);
     check(
       `attach BPF filter on ifindex ${this.ifindex}`,
-      libc().setsockopt(this.#fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16),
+      libc().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16),
     );
   }
 }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { FdOwner } from "./fd_owner.ts";
 import {
   check,
   closeFd,
@@ -81,9 +82,7 @@ function setIntIoctl(name: string, request: bigint, value: number, what: string)
 }
 
 /** An open TAP device. */
-export class Tap {
-  /** The non-blocking file descriptor (-1 once closed). */
-  #fd: number;
+export class Tap extends FdOwner {
   /** The device name the kernel assigned. */
   readonly name: string;
   /** Every read and write starts with a 10-byte `virtio_net_hdr`. */
@@ -95,15 +94,10 @@ export class Tap {
 
   /** Wraps an fd already attached with TUNSETIFF; use {@link openTap}. */
   constructor(fd: number, name: string, vnet = { header: false, offloads: false }) {
-    this.#fd = fd;
+    super(fd);
     this.name = name;
     this.vnetHeader = vnet.header;
     this.offloads = vnet.offloads;
-  }
-
-  /** The file descriptor (-1 once closed). */
-  get fd(): number {
-    return this.#fd;
   }
 
   #len(n: number): bigint {
@@ -116,7 +110,7 @@ export class Tap {
    * A frame longer than `buf` is truncated.
    */
   read(buf: Uint8Array<ArrayBuffer>): number {
-    const n = Number(libc().read(this.#fd, buf, this.#len(buf.length)));
+    const n = Number(libc().read(this.fd, buf, this.#len(buf.length)));
     if (n >= 0) return n;
     const e = errno();
     if (e === Errno.EAGAIN || e === Errno.EINTR) return 0;
@@ -125,24 +119,11 @@ export class Tap {
 
   /** Writes one frame; returns bytes written, or 0 when the device would block (EAGAIN). */
   write(frame: Uint8Array<ArrayBuffer>): number {
-    const n = Number(libc().write(this.#fd, frame, BigInt(frame.length)));
+    const n = Number(libc().write(this.fd, frame, BigInt(frame.length)));
     if (n >= 0) return n;
     const e = errno();
     if (e === Errno.EAGAIN || e === Errno.EINTR) return 0;
     throw sysError(`write to tap "${this.name}"`, e);
-  }
-
-  /** Closes the fd, which removes the (non-persistent) device; idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  /** Same as {@link close}, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

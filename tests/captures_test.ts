@@ -21,7 +21,7 @@ import { FrameReader } from "../mesh/framing.ts";
 import { decodeMessage, decodeOverlayControl, decodePMTUVerified } from "../mesh/messages.ts";
 import { decodeFeatures, parseFeatures, type RemoteFeatures } from "../mesh/features.ts";
 import { decodeGossipBody } from "../mesh/gossip_envelope.ts";
-import { decodeTopology } from "../mesh/topology_codec.ts";
+import { decodeTopology } from "../mesh/topology_codec/codec.ts";
 import type { TopologyEntry } from "../mesh/topology_types.ts";
 import { decodeGobStream, type GobStruct, type GobValue } from "../mesh/gob/decoder.ts";
 import {

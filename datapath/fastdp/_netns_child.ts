@@ -48,14 +48,13 @@ async function main(config: ChildConfig): Promise<void> {
   const log = createLogger({ level: "debug", write: (line) => emit({ log: line }) });
   const dp = new FastDatapath({
     localPeer: self,
-    shortID: () => shorts.get(self)!,
-    peerShortID: (p) => shorts.get(p),
     port: config.port,
     localIP: () => config.localIP,
     host: kernelFastdpHost(nl),
     log,
     timing: config.timing,
   });
+  dp.register({ shortID: () => shorts.get(self)!, peerShortID: (p) => shorts.get(p) });
   await dp.start();
   const fwd = dp.prepareConnection({
     localPeer: self,

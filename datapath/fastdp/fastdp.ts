@@ -33,12 +33,11 @@
 import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
-import type { TimerId } from "../../lib/timer.ts";
+import { type Clock, realClock } from "../../lib/clock.ts";
 import type { FrameConsumer, NetworkOverlay, OverlayForwarder } from "../datapath.ts";
 import {
   FASTDP_HEARTBEAT_FEATURE,
   FASTDP_TIMING,
-  type FastdpClock,
   FastdpForwarder,
   type FastdpForwarderStatus,
   type FastdpTiming,
@@ -46,9 +45,10 @@ import {
 import { heartbeatLength, heartbeatUID } from "./heartbeat.ts";
 import type { FastdpHost, FrameSocket, VxlanDeviceSpec } from "./host.ts";
 import { peerVNIs, vxlanDeviceName } from "./vni.ts";
+import { CAPTURE_TAP_NAME } from "../capture_tap.ts";
 
 /** The bridge port of the sleeve capture (Weave's name for it). */
-export const SLEEVE_PORT = "vethwe-pcap";
+export const SLEEVE_PORT = CAPTURE_TAP_NAME;
 /** The datapath MTU Weave uses by default. */
 export const DEFAULT_FASTDP_MTU = 1376;
 /** How long one poll of the receive loop may block (so new devices are picked up). */
@@ -60,18 +60,17 @@ const FORGET_TABLE_SIZE = 4096;
 /** Receive buffer: larger than any heartbeat (14 + 65535). */
 const RECEIVE_BUFFER = 65_600;
 
-const realClock: FastdpClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as TimerId),
-};
+/** Where fastdp reads short IDs (the VNIs derive from them): the mesh's peer table. */
+export interface FastdpPeers {
+  /** Our current short ID. */
+  shortID(): number;
+  /** A peer's current short ID, `undefined` when it has none (it cannot use fastdp). */
+  peerShortID(peer: PeerName): number | undefined;
+}
 
 /** Options of {@link FastDatapath}. */
 export interface FastDatapathOptions {
   localPeer: PeerName;
-  /** Our current short ID. */
-  shortID: () => number;
-  /** A peer's current short ID, `undefined` when it has none (it cannot use fastdp). */
-  peerShortID: (peer: PeerName) => number | undefined;
   /** Bridge the devices join; default `weave`. */
   bridge?: string;
   /** Mesh TCP port; VXLAN runs on port + 1. */
@@ -85,7 +84,7 @@ export interface FastDatapathOptions {
   /** Devices and sockets (see `host.ts` `kernelFastdpHost`). */
   host: FastdpHost;
   log: Logger;
-  clock?: FastdpClock;
+  clock?: Clock;
   timing?: Partial<FastdpTiming>;
 }
 
@@ -137,20 +136,18 @@ function ipv4Of(address: string): string | undefined {
  * ```ts ignore
  * import { FastDatapath } from "./fastdp.ts";
  * import { kernelFastdpHost } from "./host.ts";
- * const fastdp = new FastDatapath({
- *   localPeer, shortID: () => peers.ourself.shortID,
- *   peerShortID: (p) => peers.get(p)?.shortID, port: 6783,
- *   host: kernelFastdpHost(nl), log,
- * });
- * await fastdp.start();
+ * const fastdp = new FastDatapath({ localPeer, port: 6783, host: kernelFastdpHost(nl), log });
  * const sw = new OverlaySwitch([{ name: "fastdp", overlay: fastdp }, { name: "sleeve", overlay: sleeve }]);
+ * const mesh = new MeshRouter({ ...options, overlay: sw });
+ * fastdp.register({ shortID: () => mesh.peers.ourself.shortID, peerShortID: (p) => mesh.peers.get(p)?.shortID });
+ * await fastdp.start();
  * ```
  */
 export class FastDatapath implements NetworkOverlay {
   readonly #opts: FastDatapathOptions;
   readonly #host: FastdpHost;
   readonly #log: Logger;
-  readonly #clock: FastdpClock;
+  readonly #clock: Clock;
   readonly #timing: FastdpTiming;
   readonly #mtu: number;
   readonly #bridge: string;
@@ -164,6 +161,7 @@ export class FastDatapath implements NetworkOverlay {
   readonly #stats = { framesReceived: 0, unknownConnection: 0, receiveErrors: 0 };
   /** When each MAC was last forgotten on the sleeve port (`performance.now()`). */
   readonly #forgotAt = new Map<string, number>();
+  #peers: FastdpPeers | null = null;
 
   constructor(opts: FastDatapathOptions) {
     this.#mtu = opts.mtu ?? DEFAULT_FASTDP_MTU;
@@ -177,6 +175,11 @@ export class FastDatapath implements NetworkOverlay {
     this.#clock = opts.clock ?? realClock;
     this.#timing = { ...FASTDP_TIMING, ...opts.timing };
     this.#bridge = opts.bridge ?? "weave";
+  }
+
+  /** Tells fastdp where short IDs come from; before {@link start} (the mesh is built after). */
+  register(peers: FastdpPeers): void {
+    this.#peers = peers;
   }
 
   /** Checks the bridge, removes devices a previous run left, starts receiving. */
@@ -336,9 +339,10 @@ export class FastDatapath implements NetworkOverlay {
    * own gossip arrived), which would otherwise keep this connection off fastdp for good.
    */
   #vnis(remote: PeerName, fromHandshake?: number): ReturnType<typeof peerVNIs> | string {
-    const theirs = this.#opts.peerShortID(remote) ?? fromHandshake;
+    if (!this.#peers) return "fastdp is not registered with the mesh";
+    const theirs = this.#peers.peerShortID(remote) ?? fromHandshake;
     if (theirs === undefined) return "the peer has no short ID";
-    return peerVNIs(this.#opts.shortID(), theirs);
+    return peerVNIs(this.#peers.shortID(), theirs);
   }
 
   #ensureVport(peer: PeerName, spec: VxlanDeviceSpec): Vport {

@@ -3,7 +3,7 @@ import { memoryLogger } from "../../lib/log.ts";
 import type { PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
 import { waitFor } from "../../tests/harness/wait.ts";
-import { FakeHost, FakeWire } from "./_fake_host.ts";
+import { FakeHost, FakeWire } from "./fake_host.ts";
 import { FastDatapath } from "./fastdp.ts";
 import type { FastdpForwarder } from "./forwarder.ts";
 
@@ -18,15 +18,8 @@ async function pair() {
   const make = (self: PeerName, ip: string) => {
     const host = new FakeHost(wire, ip);
     const log = memoryLogger();
-    const dp = new FastDatapath({
-      localPeer: self,
-      shortID: () => shortIDs.get(self)!,
-      peerShortID: (p) => shortIDs.get(p),
-      port: 6783,
-      host,
-      log,
-      timing: TIMING,
-    });
+    const dp = new FastDatapath({ localPeer: self, port: 6783, host, log, timing: TIMING });
+    dp.register({ shortID: () => shortIDs.get(self)!, peerShortID: (p) => shortIDs.get(p) });
     return { host, log, dp };
   };
   const a = make(A, "192.0.2.1");
@@ -281,14 +274,8 @@ Deno.test("fastdp refuses connections it cannot carry, with the reason", async (
     socket: null,
   });
   const log = memoryLogger();
-  const dp = new FastDatapath({
-    localPeer: A,
-    shortID: () => 1,
-    peerShortID: (p) => p === B ? 2 : undefined,
-    port: 6783,
-    host,
-    log,
-  });
+  const dp = new FastDatapath({ localPeer: A, port: 6783, host, log });
+  dp.register({ shortID: () => 1, peerShortID: (p) => p === B ? 2 : undefined });
   const params = (remotePeer: PeerName, hostname: string) =>
     ({
       localPeer: A,
@@ -339,23 +326,12 @@ Deno.test("fastdp refuses connections it cannot carry, with the reason", async (
   assert.throws(() => dp.prepareConnection(params(B, "192.0.2.2")), /fastdp is stopped/);
   const bare = new FakeHost(new FakeWire(), "192.0.2.9");
   bare.bridges.clear();
-  const noBridge = new FastDatapath({
-    localPeer: A,
-    shortID: () => 1,
-    peerShortID: () => 2,
-    port: 6783,
-    host: bare,
-    log,
-  });
+  const noBridge = new FastDatapath({ localPeer: A, port: 6783, host: bare, log });
   await assert.rejects(() => noBridge.start(), /weave/);
   assert.throws(
     () =>
       new FastDatapath({
-        ...{
-          localPeer: A,
-          shortID: () => 1,
-        },
-        peerShortID: () => 2,
+        localPeer: A,
         port: 6783,
         host,
         log,

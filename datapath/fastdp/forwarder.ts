@@ -25,6 +25,7 @@
  *
  * @module
  */
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
 import type { ForwardKey, ForwardOptions, OverlayForwarder } from "../datapath.ts";
@@ -95,14 +96,6 @@ export function heartbeatTimeoutFor(
   return Math.min(timing.heartbeatTimeoutMs, Math.round(interval * HEARTBEAT_TIMEOUT_FACTOR));
 }
 
-/** Timer functions, injectable for tests. */
-export interface FastdpClock {
-  /** Returns an opaque id for {@link FastdpClock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  /** Ignores `undefined` and ids already fired or cleared. */
-  clearTimeout(id: unknown): void;
-}
-
 /** What a forwarder needs from its peer's VXLAN device. */
 export interface HeartbeatPort {
   /** Sends one frame on the device; throws when it cannot. */
@@ -124,7 +117,7 @@ export interface FastdpForwarderOptions {
   /** Datapath MTU; heartbeats are 14 + mtu bytes. */
   mtu: number;
   timing: FastdpTiming;
-  clock: FastdpClock;
+  clock: Clock;
   /** Already prefixed, e.g. `fastdp ->[192.0.2.2:6784|ce:3b:…(h2)]:`. */
   log: Logger;
   /** Called once from {@link FastdpForwarder.stop}. */

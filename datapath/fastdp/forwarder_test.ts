@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../../lib/log.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
-import { FakeClock } from "./_fake_clock.ts";
+import { FakeClock } from "../../lib/fake_clock.ts";
 import {
   FASTDP_HEARTBEAT_FEATURE,
   FASTDP_TIMING,

@@ -8,7 +8,7 @@
  * answered over TCP with ConnectionEstablished; receiving ConnectionEstablished makes the
  * connection established, slows heartbeats to 10 s, starts the fragmentation test (60001-byte
  * frame, every 5 min) and sends the 60000-byte DF probe. When a DF send fails with EMSGSIZE the
- * kernel's path MTU (`IP_MTU`) starts the binary MTU search (`Effective MTU verified at N`).
+ * kernel's path MTU (`IP_MTU`) starts the binary MTU search (pmtu.ts; `Effective MTU verified at N`).
  * Where the probe fits (loopback) no search runs and the MTU stays 65535, as in Weave.
  *
  * Data path: {@link SleeveForwarder.forward} picks the DF or non-DF path (`choosePath`),
@@ -25,6 +25,7 @@
  *
  * @module
  */
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnectionParams } from "../../mesh/overlay.ts";
@@ -33,6 +34,7 @@ import { MAX_UDP_PAYLOAD, parseIPv4, type UdpAddr } from "../../sys/udp.ts";
 import type { ForwardKey, FrameConsumer, OverlayForwarder } from "../datapath.ts";
 import { choosePath, FrameBatch, Path } from "./batch.ts";
 import { SleeveCipher } from "./crypto.ts";
+import { PmtuSearch } from "./pmtu.ts";
 import type { SendFailed } from "./train.ts";
 import { fragmentIPv4, icmpFragNeeded, ipv4Addresses } from "./ipv4.ts";
 import {
@@ -85,16 +87,6 @@ export const SLEEVE_TIMING: Readonly<SleeveTiming> = {
   mtuVerifyAttempts: 8,
 };
 
-/** Timer functions, injectable for tests. */
-export interface SleeveClock {
-  /** Returns an opaque id for {@link SleeveClock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  /** Ignores `undefined` and ids already fired or cleared. */
-  clearTimeout(id: unknown): void;
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(id: unknown): void;
-}
-
 /** Why a datagram or frame was dropped; the keys of the drop counters. */
 export type SleeveDrop =
   | "malformed"
@@ -114,8 +106,6 @@ export const UDP_IP_OVERHEAD = 28;
 export const DEFAULT_MTU = 65535;
 /** Size of the DF probe that provokes EMSGSIZE. */
 export const PMTU_DISCOVERY_SIZE = 60000;
-/** The MTU search never goes below this (`highestGood` starts here, spec §4.4). */
-const MIN_MTU = 552;
 const NOT_BROADCAST = Object.freeze({ fromBroadcast: false });
 
 /** What a forwarder needs from its overlay (all shared, single-threaded). */
@@ -124,7 +114,7 @@ export interface ForwarderHost {
   /** Wire bytes of {@link localPeer}. */
   readonly localName: Uint8Array;
   readonly log: Logger;
-  readonly clock: SleeveClock;
+  readonly clock: Clock;
   readonly timing: SleeveTiming;
   /** Reused by every seal: valid until the next send. */
   readonly sendBuffer: Uint8Array;
@@ -154,14 +144,6 @@ export interface ForwarderHost {
   countSent(frames: number): void;
 }
 
-/** State of the MTU search (§4.4 step 5). */
-interface MtuSearch {
-  candidate: number;
-  highestGood: number;
-  lowestBad: number;
-  attempt: number;
-}
-
 /** The sleeve data path of one connection. */
 export class SleeveForwarder implements OverlayForwarder {
   readonly remotePeer: PeerName;
@@ -183,11 +165,10 @@ export class SleeveForwarder implements OverlayForwarder {
   #mtu = DEFAULT_MTU;
   #verifiedMtu: number | undefined;
   #maxPayload = DEFAULT_MTU - UDP_IP_OVERHEAD;
-  #search: MtuSearch | null = null;
+  readonly #pmtu: PmtuSearch;
   #heartbeatTimer: unknown;
   #timeoutTimer: unknown;
   #fragTimer: unknown;
-  #mtuTimer: unknown;
   #batchDF: FrameBatch | null = null;
   #batchPlain: FrameBatch | null = null;
   #flushScheduled = false;
@@ -218,6 +199,12 @@ export class SleeveForwarder implements OverlayForwarder {
     this.#remote = params.outbound
       ? host.makeAddr(ipOf(params.remoteAddr.hostname), params.remoteAddr.port)
       : null;
+    this.#pmtu = new PmtuSearch({
+      clock: host.clock,
+      timing: host.timing,
+      sendTest: (candidate) => this.#sendSpecial(mtuTestFrame(candidate), true),
+      verified: (mtu) => this.#mtuVerified(mtu),
+    });
   }
 
   /** True once the remote acknowledged our last fragmentation test. */
@@ -253,7 +240,7 @@ export class SleeveForwarder implements OverlayForwarder {
           this.#logger().warn(`ignoring PMTUVerified with ${body.length}-byte body, expected 2`);
           return;
         }
-        return this.#onPMTUVerified((body[0] << 8) | body[1]);
+        return this.#pmtu.onVerified((body[0] << 8) | body[1]);
       default:
         this.#logger().debug(`ignoring unknown sleeve control message ${tag}`);
     }
@@ -273,14 +260,13 @@ export class SleeveForwarder implements OverlayForwarder {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#search = null;
+    this.#pmtu.stop();
     this.#batchDF?.clear();
     this.#batchPlain?.clear();
     const { clock } = this.#host;
     clock.clearInterval(this.#heartbeatTimer);
     clock.clearTimeout(this.#timeoutTimer);
     clock.clearInterval(this.#fragTimer);
-    clock.clearTimeout(this.#mtuTimer);
     this.#host.unregister(this);
   }
 
@@ -414,11 +400,10 @@ export class SleeveForwarder implements OverlayForwarder {
       } bytes, payload was ${length} bytes)`,
     );
     const mtu = pmtu - this.#overheadDF();
-    if (this.#search && mtu >= this.#search.candidate) return;
-    this.#search = { candidate: mtu, highestGood: MIN_MTU, lowestBad: mtu + 1, attempt: 0 };
+    if (!this.#pmtu.wants(mtu)) return;
     this.#maxPayload = pmtu - UDP_IP_OVERHEAD;
     this.#mtu = mtu;
-    this.#sendMtuTest();
+    this.#pmtu.begin(mtu);
   }
 
   /** Handles a datagram whose sender name is our remote peer; never throws. */
@@ -527,45 +512,12 @@ export class SleeveForwarder implements OverlayForwarder {
     return UDP_IP_OVERHEAD + packet + FRAME_HEADER_SIZE + ETHERNET_HEADER_SIZE;
   }
 
-  #sendMtuTest(): void {
-    const search = this.#search!;
-    const { clock, timing } = this.#host;
-    clock.clearTimeout(this.#mtuTimer);
-    const wait = timing.mtuVerifyTimeoutMs * 2 ** search.attempt;
-    this.#mtuTimer = clock.setTimeout(() => this.#onMtuTimeout(), wait);
-    this.#sendSpecial(mtuTestFrame(search.candidate), true);
-  }
-
-  #onMtuTimeout(): void {
-    const search = this.#search;
-    if (!search || this.#stopped) return;
-    search.attempt++;
-    if (search.attempt < this.#host.timing.mtuVerifyAttempts) return this.#sendMtuTest();
-    search.lowestBad = search.candidate;
-    this.#nextMtuCandidate(search);
-  }
-
-  #onPMTUVerified(mtu: number): void {
-    const search = this.#search;
-    if (!search || mtu !== search.candidate) return;
-    this.#host.clock.clearTimeout(this.#mtuTimer);
-    search.highestGood = mtu;
-    this.#nextMtuCandidate(search);
-  }
-
-  #nextMtuCandidate(search: MtuSearch): void {
-    if (search.highestGood + 1 >= search.lowestBad) {
-      this.#host.clock.clearTimeout(this.#mtuTimer);
-      this.#search = null;
-      this.#mtu = search.highestGood;
-      this.#verifiedMtu = this.#mtu;
-      this.#maxPayload = this.#mtu + this.#overheadDF() - UDP_IP_OVERHEAD;
-      this.#logger().info(`Effective MTU verified at ${this.#mtu}`);
-      return;
-    }
-    search.candidate = Math.floor((search.highestGood + search.lowestBad) / 2);
-    search.attempt = 0;
-    this.#sendMtuTest();
+  /** The PMTU search ended: frames are checked against `mtu` from now on. */
+  #mtuVerified(mtu: number): void {
+    this.#mtu = mtu;
+    this.#verifiedMtu = mtu;
+    this.#maxPayload = mtu + this.#overheadDF() - UDP_IP_OVERHEAD;
+    this.#logger().info(`Effective MTU verified at ${mtu}`);
   }
 
   #setHeartbeatInterval(ms: number): void {

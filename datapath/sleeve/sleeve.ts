@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { type Clock, realClock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnection, OverlayConnectionParams } from "../../mesh/overlay.ts";
@@ -26,7 +27,6 @@ import type { ForwardKey, FrameConsumer, NetworkOverlay, OverlayForwarder } from
 import {
   type ForwarderHost,
   SLEEVE_TIMING,
-  type SleeveClock,
   type SleeveDrop,
   SleeveForwarder,
   type SleeveTiming,
@@ -35,19 +35,10 @@ import { NAME_SIZE, peerNameBytes, PeerNameCache, peerNameKey } from "./packet.t
 
 export {
   SLEEVE_TIMING,
-  type SleeveClock,
   SleeveControlTag,
   type SleeveDrop,
   type SleeveTiming,
 } from "./forwarder.ts";
-
-type TimerId = ReturnType<typeof setTimeout>;
-const realClock: SleeveClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as TimerId),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (id) => clearInterval(id as TimerId),
-};
 
 /** Big enough for any UDP payload plus the encryption header. */
 const BUFFER_SIZE = 65536 + 64;
@@ -73,7 +64,7 @@ export interface SleeveOverlayOptions {
   socket?: UdpSocket;
   /** Receive and send buffer asked for the socket opened by start(); {@link SOCKET_BUFFER_BYTES}. */
   socketBufferBytes?: number;
-  clock?: SleeveClock;
+  clock?: Clock;
   timing?: Partial<SleeveTiming>;
 }
 

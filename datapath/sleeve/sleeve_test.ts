@@ -12,7 +12,8 @@ import { OverlaySwitch } from "../overlay_switch.ts";
 import { SleeveCipher } from "./crypto.ts";
 import { internetChecksum } from "./ipv4.ts";
 import { encodeFrames, heartbeatFrame } from "./packet.ts";
-import { type SleeveClock, SleeveOverlay, type SleeveOverlayOptions } from "./sleeve.ts";
+import { SleeveOverlay, type SleeveOverlayOptions } from "./sleeve.ts";
+import { FakeClock } from "../../lib/fake_clock.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
 
 const A = 0x0a0000000001n;
@@ -430,45 +431,6 @@ Deno.test("SleeveOverlay counts and drops forged and replayed encrypted datagram
   assert.equal(after.auth - before.auth, 2);
   assert.equal(a.errors.length, 0);
 });
-
-/** A clock that only moves when told to. */
-class FakeClock implements SleeveClock {
-  now = 0;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void; every?: number }>();
-  setTimeout(fn: () => void, ms: number): number {
-    this.#timers.set(this.#next, { at: this.now + ms, fn });
-    return this.#next++;
-  }
-  setInterval(fn: () => void, ms: number): number {
-    this.#timers.set(this.#next, { at: this.now + ms, fn, every: ms });
-    return this.#next++;
-  }
-  clearTimeout(id: unknown): void {
-    this.#timers.delete(id as number);
-  }
-  clearInterval(id: unknown): void {
-    this.#timers.delete(id as number);
-  }
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      const due = [...this.#timers].filter(([, t]) =>
-        t.at <= end
-      ).sort((x, y) => x[1].at - y[1].at)[0];
-      if (!due) break;
-      const [id, timer] = due;
-      this.now = timer.at;
-      if (timer.every) timer.at += timer.every;
-      else this.#timers.delete(id);
-      timer.fn();
-    }
-    this.now = end;
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-}
 
 Deno.test("SleeveOverlay heartbeats every 500 ms and times out after 60 s of silence", async () => {
   const clock = new FakeClock();

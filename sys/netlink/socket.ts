@@ -11,9 +11,9 @@
  * @module
  */
 
+import { FdOwner } from "../fd_owner.ts";
 import {
   check,
-  closeFd,
   Errno,
   libc,
   MSG_DONTWAIT,
@@ -86,8 +86,7 @@ class DumpInterrupted extends Error {}
  * const links = nl.request(dumpMessage(RTM_GETLINK, AF_UNSPEC), "list links").map((r) => parseLink(r.payload));
  * ```
  */
-export class NetlinkSocket implements Netlink {
-  #fd: number;
+export class NetlinkSocket extends FdOwner implements Netlink {
   #seq: number;
   readonly #timeoutMs: number;
   readonly #buffer: Uint8Array<ArrayBuffer>;
@@ -95,30 +94,24 @@ export class NetlinkSocket implements Netlink {
 
   /** Opens and binds the socket; throws SysError when netlink is unavailable. */
   constructor(options: NetlinkSocketOptions = {}) {
+    const c = libc();
+    super(
+      check("open netlink socket", c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)),
+    );
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#buffer = new Uint8Array(options.bufferSize ?? 65536);
     this.#seq = Math.floor(Date.now() / 1000) >>> 0;
-    const c = libc();
-    this.#fd = check(
-      "open netlink socket",
-      c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE),
-    );
     try {
       const one = Uint8Array.of(1, 0, 0, 0);
       // Best effort: extended acks give error texts; capped acks keep error replies small.
-      c.setsockopt(this.#fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
-      c.setsockopt(this.#fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+      c.setsockopt(this.fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+      c.setsockopt(this.fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
       this.#kernel[0] = AF_NETLINK; // sockaddr_nl {family, pad, pid 0, groups 0}
-      check("bind netlink socket", c.bind(this.#fd, this.#kernel, this.#kernel.length));
+      check("bind netlink socket", c.bind(this.fd, this.#kernel, this.#kernel.length));
     } catch (e) {
-      closeFd(this.#fd);
+      this.close();
       throw e;
     }
-  }
-
-  /** The socket's file descriptor (-1 once closed). */
-  get fd(): number {
-    return this.#fd;
   }
 
   /** See {@link Netlink.request}; dumps interrupted by concurrent changes are retried. */
@@ -136,27 +129,14 @@ export class NetlinkSocket implements Netlink {
     }
   }
 
-  /** Closes the socket; idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  /** Same as {@link close}, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   #exchange(message: Uint8Array, op: string, untilEnd: boolean): NetlinkReply[] {
-    if (this.#fd < 0) throw new Error(`Cannot ${op}: netlink socket is closed`);
+    if (this.fd < 0) throw new Error(`Cannot ${op}: netlink socket is closed`);
     const seq = this.#seq = (this.#seq + 1) >>> 0;
     new DataView(message.buffer, message.byteOffset, message.byteLength).setUint32(8, seq, true);
     const c = libc();
     const sent = check(
       op,
-      c.sendto(this.#fd, message, BigInt(message.length), 0, this.#kernel, 12),
+      c.sendto(this.fd, message, BigInt(message.length), 0, this.#kernel, 12),
     );
     if (sent !== message.length) {
       throw new Error(`Cannot ${op}: sent ${sent} of ${message.length} bytes`);
@@ -190,11 +170,11 @@ export class NetlinkSocket implements Netlink {
   }
 
   #receive(op: string): number {
-    if (!pollReadable(this.#fd, this.#timeoutMs)) {
+    if (!pollReadable(this.fd, this.#timeoutMs)) {
       throw sysError(op, Errno.ETIMEDOUT, `no netlink reply within ${this.#timeoutMs} ms`);
     }
     const b = this.#buffer;
-    const n = check(op, libc().recv(this.#fd, b, BigInt(b.length), MSG_DONTWAIT | MSG_TRUNC));
+    const n = check(op, libc().recv(this.fd, b, BigInt(b.length), MSG_DONTWAIT | MSG_TRUNC));
     if (n > b.length) {
       throw new RangeError(`Cannot ${op}: reply of ${n} bytes exceeds ${b.length}-byte buffer`);
     }

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { assertSameBytes, outcome, prng, randomTopology } from "./_topology_codec_test_utils.ts";
+import { assertSameBytes, outcome, prng, randomTopology } from "./_test_utils.ts";
 import {
   decodeTopology,
   decodeTopologyGeneric,
   encodeTopology,
   encodeTopologyGeneric,
-} from "./topology_codec.ts";
-import type { TopologyEntry } from "./topology_types.ts";
+} from "./codec.ts";
+import type { TopologyEntry } from "../topology_types.ts";
 
 Deno.test("fast topology codec: same bytes and values as the generic path (random topologies)", () => {
   const rand = prng(1);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decodeTopology, decodeTopologyGeneric, encodeTopology } from "./topology_codec.ts";
-import { decodeKnownTypes, forgetDefinitions } from "./_topology_codec_known_types.ts";
-import type { TopologyEntry } from "./topology_types.ts";
+import { decodeTopology, decodeTopologyGeneric, encodeTopology } from "./codec.ts";
+import { decodeKnownTypes, forgetDefinitions } from "./known_types.ts";
+import type { TopologyEntry } from "../topology_types.ts";
 
 const fromHex = (text: string) =>
   new Uint8Array(text.trim().split(/\s+/).map((h) => parseInt(h, 16)));

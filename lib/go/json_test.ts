@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { quoteGoJson, toGoJson } from "./json.ts";
-import { loadReport, readSample, SAMPLE_HOSTS } from "./_samples.ts";
+import { loadReport, readSample, SAMPLE_HOSTS } from "../../api/_samples.ts";
 
 for (const [scenario, host] of SAMPLE_HOSTS) {
   Deno.test(`toGoJson re-encodes ${scenario}/${host}-report.json byte for byte`, () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { executeTemplate, TemplateError } from "./template.ts";
-import { loadReport } from "./_samples.ts";
+import { loadReport } from "../../api/_samples.ts";
 
 const report = loadReport("3host", "h1");
 const run = (source: string, data: unknown = report) => executeTemplate(source, data);

@@ -25,7 +25,7 @@ interface Spec {
  *
  * @example
  * ```ts
- * import { goSprintf } from "./go_fmt.ts";
+ * import { goSprintf } from "./fmt.ts";
  * goSprintf("%-6v|%8d|%04.1f", "ab", 42, 37.5); // "ab    |      42|37.5"
  * ```
  */
@@ -209,7 +209,7 @@ function padNumber(text: string, spec: Spec): string {
  *
  * @example
  * ```ts
- * import { formatFloat } from "./go_fmt.ts";
+ * import { formatFloat } from "./fmt.ts";
  * formatFloat(1048576, "g"); // "1.048576e+06"
  * formatFloat(0.25, "f", 1); // "0.2" (round half to even, as Go)
  * ```

@@ -7,12 +7,12 @@
  *
  * @module
  */
-import type { GobItem } from "./gob/decoder.ts";
-import { GobReader } from "./gob/primitives.ts";
-import type { GobStructType, GobType } from "./gob/types.ts";
-import { CONNECTION_KINDS, PEER_KINDS } from "./_topology_codec_schema.ts";
-import { UNEXPECTED } from "./_topology_codec_sink.ts";
-import type { ConnectionSummary, PeerSummary } from "./topology_types.ts";
+import type { GobItem } from "../gob/decoder.ts";
+import { GobReader } from "../gob/primitives.ts";
+import type { GobStructType, GobType } from "../gob/types.ts";
+import { CONNECTION_KINDS, PEER_KINDS } from "./schema.ts";
+import { UNEXPECTED } from "./sink.ts";
+import type { ConnectionSummary, PeerSummary } from "../topology_types.ts";
 
 /** A decoded message: converted on the fast path, or a generic item to convert. */
 export type Decoded<T> = { fast: T; offset: number } | { item: GobItem; offset: number };

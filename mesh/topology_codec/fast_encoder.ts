@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { GobEncoder, GobTypeRegistry } from "./gob/encoder.ts";
-import { GobReader, GobWriter } from "./gob/primitives.ts";
-import type { GobType } from "./gob/types.ts";
-import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./_topology_codec_schema.ts";
-import { Sink, UNEXPECTED } from "./_topology_codec_sink.ts";
-import type { ConnectionSummary, PeerSummary, TopologyEntry } from "./topology_types.ts";
+import { GobEncoder, GobTypeRegistry } from "../gob/encoder.ts";
+import { GobReader, GobWriter } from "../gob/primitives.ts";
+import type { GobType } from "../gob/types.ts";
+import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./schema.ts";
+import { Sink, UNEXPECTED } from "./sink.ts";
+import type { ConnectionSummary, PeerSummary, TopologyEntry } from "../topology_types.ts";
 
 /** What a fresh generic encoder sends before the first peer and the first list. */
 interface Preamble {

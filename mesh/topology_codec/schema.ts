@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { B, BYTES, gobSlice, gobStruct, S, U } from "./gob/types.ts";
+import { B, BYTES, gobSlice, gobStruct, S, U } from "../gob/types.ts";
 
 /** Go's `peerSummary`, field order as sent. */
 export const PEER_SUMMARY_TYPE = gobStruct("peerSummary", [

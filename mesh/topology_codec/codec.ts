@@ -9,51 +9,42 @@
  * bytes by hand into one growing buffer. The decoder first tries a payload
  * whose type definitions it has met before, byte for byte (a sender writes
  * the same ones every time), without the generic decoder at all
- * (`_topology_codec_known_types.ts`). Failing that, it lets the generic
+ * (`known_types.ts`). Failing that, it lets the generic
  * decoder take in the type definitions (and the first value of each type),
  * then decodes later values of recognised types straight into entries; any
  * message it does not expect goes back to the generic decoder, which also
  * produces every error, so errors are those of the generic path.
  *
- * Parts: `_topology_codec_schema.ts` (the gob types), `_topology_codec_values.ts`
+ * Parts: `schema.ts` (the gob types), `values.ts`
  * (summaries to and from generic gob values, with the input checks),
- * `_topology_codec_sink.ts` and `_topology_codec_fast_encoder.ts` (the fast
- * encoder), `_topology_codec_fast_reader.ts` (the fast decoder).
+ * `sink.ts` and `fast_encoder.ts` (the fast
+ * encoder), `fast_reader.ts` (the fast decoder).
  *
  * @module
  */
-import { GobStreamDecoder } from "./gob/decoder.ts";
-import { GobEncoder } from "./gob/encoder.ts";
-import { GobReader, GobWriter } from "./gob/primitives.ts";
-import {
-  type Decoded,
-  FastTopologyReader,
-  listCodes,
-  peerCodes,
-} from "./_topology_codec_fast_reader.ts";
-import { encodeFast } from "./_topology_codec_fast_encoder.ts";
+import { GobStreamDecoder } from "../gob/decoder.ts";
+import { GobEncoder } from "../gob/encoder.ts";
+import { GobReader, GobWriter } from "../gob/primitives.ts";
+import { type Decoded, FastTopologyReader, listCodes, peerCodes } from "./fast_reader.ts";
+import { encodeFast } from "./fast_encoder.ts";
 import {
   decodeKnownTypes,
   definitionsEnd,
   definitionsKey,
   rememberDefinitions,
-} from "./_topology_codec_known_types.ts";
-import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./_topology_codec_schema.ts";
-import { connectionValue, peerValue, toConnections, toPeer } from "./_topology_codec_values.ts";
-import type { ConnectionSummary, PeerSummary, TopologyEntry } from "./topology_types.ts";
+} from "./known_types.ts";
+import { CONNECTION_LIST_TYPE, PEER_SUMMARY_TYPE } from "./schema.ts";
+import { connectionValue, peerValue, toConnections, toPeer } from "./values.ts";
+import type { ConnectionSummary, PeerSummary, TopologyEntry } from "../topology_types.ts";
 
-export {
-  CONNECTION_LIST_TYPE,
-  CONNECTION_SUMMARY_TYPE,
-  PEER_SUMMARY_TYPE,
-} from "./_topology_codec_schema.ts";
+export { CONNECTION_LIST_TYPE, CONNECTION_SUMMARY_TYPE, PEER_SUMMARY_TYPE } from "./schema.ts";
 
 /**
  * Encodes a topology update: each entry's peer, then its connections.
  *
  * @example
  * ```ts
- * import { encodeTopology } from "./topology_codec.ts";
+ * import { encodeTopology } from "./codec.ts";
  * encodeTopology([{
  *   peer: { name: 1n, nickName: "h1", uid: 5n, version: 1n, shortID: 7, hasShortID: true },
  *   connections: [],
@@ -89,7 +80,7 @@ export function encodeTopologyGeneric(entries: TopologyEntry[]): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeTopology, encodeTopology } from "./topology_codec.ts";
+ * import { decodeTopology, encodeTopology } from "./codec.ts";
  * const peer = { name: 1n, nickName: "h1", uid: 5n, version: 1n, shortID: 7, hasShortID: true };
  * decodeTopology(encodeTopology([{ peer, connections: [] }])); // [{ peer, connections: [] }]
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { ConnectionSummary, PeerSummary } from "./topology_types.ts";
+import type { ConnectionSummary, PeerSummary } from "../topology_types.ts";
 
 /** mulberry32: a small seeded generator, so that failures reproduce. */
 export function prng(seed: number): () => number {

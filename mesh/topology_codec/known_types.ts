@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { FastTopologyReader } from "./_topology_codec_fast_reader.ts";
-import { GobReader } from "./gob/primitives.ts";
-import type { TopologyEntry } from "./topology_types.ts";
+import { FastTopologyReader } from "./fast_reader.ts";
+import { GobReader } from "../gob/primitives.ts";
+import type { TopologyEntry } from "../topology_types.ts";
 
 /** What a run of definitions makes of a type id. */
 export interface Adoption {

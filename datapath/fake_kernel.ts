@@ -45,7 +45,7 @@ import {
   sysError,
   VETH_INFO_PEER,
 } from "../sys/mod.ts";
-import { ContainerNotFoundError, type Namespaces } from "./attach.ts";
+import { ContainerNotFoundError, type Namespaces } from "./container.ts";
 import type { NftRunner } from "./expose.ts";
 
 /** A link as the fake keeps it. */

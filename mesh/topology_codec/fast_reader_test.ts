@@ -1,22 +1,16 @@
 import assert from "node:assert/strict";
-import { peerNameToBytes } from "../lib/peer_name.ts";
-import { GobEncoder } from "./gob/encoder.ts";
-import { B, BYTES, gobSlice, gobStruct, S, U } from "./gob/types.ts";
-import {
-  outcome,
-  prng,
-  randomConnection,
-  randomPeer,
-  randomTopology,
-} from "./_topology_codec_test_utils.ts";
+import { peerNameToBytes } from "../../lib/peer_name.ts";
+import { GobEncoder } from "../gob/encoder.ts";
+import { B, BYTES, gobSlice, gobStruct, S, U } from "../gob/types.ts";
+import { outcome, prng, randomConnection, randomPeer, randomTopology } from "./_test_utils.ts";
 import {
   CONNECTION_LIST_TYPE,
   decodeTopology,
   decodeTopologyGeneric,
   encodeTopology,
   PEER_SUMMARY_TYPE,
-} from "./topology_codec.ts";
-import type { PeerSummary, TopologyEntry } from "./topology_types.ts";
+} from "./codec.ts";
+import type { PeerSummary, TopologyEntry } from "../topology_types.ts";
 
 Deno.test("fast topology codec: round trip of ASCII topologies, also from a view at an offset", () => {
   const rand = prng(2);

@@ -1,6 +1,6 @@
 /**
- * A subset of Go's `text/template`, evaluated against the report for
- * `GET /report?format=…` and `weave report -f …` (Weave adds a `json` function).
+ * A subset of Go's `text/template`, evaluated against any plain value (api/ runs it on the
+ * report for `GET /report?format=…` and `weave report -f …`; Weave adds a `json` function).
  *
  * Supported: literal text; `{{.A.B}}`, `{{.}}`, `{{$}}`, `{{$x := …}}`, `{{$x.A}}`;
  * pipelines `{{.X | json}}`; `if`/`else if`/`else`/`with`/`range` (with
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { compareBytes, goSprintf, goValueString } from "./go_fmt.ts";
+import { compareBytes, goSprintf, goValueString } from "./fmt.ts";
 import { toGoJson } from "./json.ts";
 
 /** A template that failed to parse or to execute; the message says where and why. */

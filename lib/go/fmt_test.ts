@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareBytes, formatFloat, goSprintf, goValueString } from "./go_fmt.ts";
+import { compareBytes, formatFloat, goSprintf, goValueString } from "./fmt.ts";
 
 Deno.test("formatFloat 'g' shortest matches Go strconv (Prometheus values)", () => {
   const cases: [number, string][] = [

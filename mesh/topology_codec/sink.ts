@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { normalizeUint, writeNormalized, writeString } from "./gob/primitives.ts";
+import { normalizeUint, writeNormalized, writeString } from "../gob/primitives.ts";
 
 /** Thrown by the fast encoder at input the generic encoder must judge. */
 export const UNEXPECTED = new Error("Cannot encode topology on the fast path: unexpected input");

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { peerNameFromBytes, peerNameToBytes } from "../lib/peer_name.ts";
-import { checkStructKinds, gobField, type GobItem, type GobStruct } from "./gob/decoder.ts";
-import { describeGobType } from "./gob/types.ts";
-import { CONNECTION_KINDS, PEER_KINDS } from "./_topology_codec_schema.ts";
-import type { ConnectionSummary, PeerSummary } from "./topology_types.ts";
+import { peerNameFromBytes, peerNameToBytes } from "../../lib/peer_name.ts";
+import { checkStructKinds, gobField, type GobItem, type GobStruct } from "../gob/decoder.ts";
+import { describeGobType } from "../gob/types.ts";
+import { CONNECTION_KINDS, PEER_KINDS } from "./schema.ts";
+import type { ConnectionSummary, PeerSummary } from "../topology_types.ts";
 
 const MAX_UINT16 = 0xffffn;
 
