@@ -15,6 +15,7 @@ import type { ApiTarget } from "../api/client.ts";
 import { dockerFqdn } from "../docker/resolve.ts";
 import { containerArg, routerId } from "./docker_container.ts";
 import type { CliIo, CommandContext } from "./io.ts";
+import { parsePs } from "./ps.ts";
 import {
   callRouter,
   guard,
@@ -87,8 +88,8 @@ export function dnsAddCommand(ctx: CommandContext): Command {
 async function attachedIps(targets: ApiTarget[], id: string): Promise<string[]> {
   const res = await callRouter(targets, "GET", `/ps?container=${encodeURIComponent(id)}`);
   if (res.status !== 200) return [];
-  const line = res.body.split("\n").find((l) => l.startsWith(`${id} `));
-  return (line?.split(" ").slice(2) ?? []).map((c) => c.split("/")[0]);
+  const entry = parsePs(res.body).find((e) => e.id === id);
+  return (entry?.cidrs ?? []).map((c) => c.split("/")[0]);
 }
 
 /** Runs `weave dns-add`; returns the exit code. */

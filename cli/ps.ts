@@ -71,7 +71,7 @@ export interface PsEntry {
 }
 
 /** The `GET /ps` answer, checked: an array of `{ id, mac, cidrs }`. */
-function parsePs(body: string): PsEntry[] {
+export function parsePs(body: string): PsEntry[] {
   const value: unknown = JSON.parse(body);
   const ok = Array.isArray(value) &&
     value.every((e) =>
