@@ -59,6 +59,7 @@ export function formatLogLine(level: Level, message: string, when: Date): string
 
 // C0 controls but tab, DEL, C1 controls, line and paragraph separators, and lone
 // surrogates (which would be written as U+FFFD and hide what was there).
+// deno-lint-ignore no-control-regex
 const UNPRINTABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]|[\ud800-\udfff]/u;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "gu");
 const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r" };
