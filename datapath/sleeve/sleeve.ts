@@ -138,6 +138,7 @@ export class SleeveOverlay implements NetworkOverlay {
     auth: 0,
     replay: 0,
     misaddressed: 0,
+    foreignSource: 0,
     staleHeartbeat: 0,
     dataFrame: 0,
     tooBig: 0,
