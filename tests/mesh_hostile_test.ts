@@ -11,6 +11,7 @@ import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
 import { MeshRouter } from "../mesh/router.ts";
+import { ACCEPT_MAX_WAITING_PER_ADDRESS } from "../mesh/accept_pacer.ts";
 import { freePortOnAll } from "./harness/loopback.ts";
 import { waitUntil } from "./harness/wait.ts";
 
@@ -298,4 +299,29 @@ Deno.test("hostile: a burst of 100 connections is paced by the accept rate limit
   assert.ok(times[19] < 1_000, `the bucket's 20 were accepted at once (${times[19]} ms)`);
   assert.ok(times[99] >= 80 * 50 * 0.8, `the rest were paced (last at ${times[99]} ms)`);
   await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: 300 idle connections from one address do not delay a real peer", async () => {
+  // Go's global accept bucket would take 14 s to reach the peer's connection behind these.
+  await using arena = new Arena();
+  const idle = await Promise.all(
+    Array.from(
+      { length: 300 },
+      () => Deno.connect({ hostname: "127.0.0.1", port: arena.port }).catch(() => undefined),
+    ),
+  );
+  try {
+    await waitFor("the flood to be accepted or waiting", () => arena.victim.r.acceptsWaiting > 0);
+    const started = Date.now();
+    await arena.assertLegitConnects();
+    const took = Date.now() - started;
+    assert.ok(took < 3_000, `the real peer took ${took} ms`);
+    assert.ok(arena.victim.r.acceptsWaiting > 0, "the flood is still paced");
+    assert.ok(
+      arena.victim.r.acceptsWaiting <= ACCEPT_MAX_WAITING_PER_ADDRESS,
+      `${arena.victim.r.acceptsWaiting} waiting: beyond the waiting room connections are closed`,
+    );
+  } finally {
+    for (const c of idle) c?.close();
+  }
 });
