@@ -61,6 +61,11 @@ export const ROUTES_MAX_INTERVAL_MS = 1_000;
 export function routesInterval(peers: number): number {
   return Math.min(ROUTES_MAX_INTERVAL_MS, (peers * peers) / 10);
 }
+/**
+ * Most channels relayed for names we do not implement (Weave's are topology, IPallocation and
+ * nameserver; a plugin may add a few).
+ */
+export const MAX_SURROGATE_CHANNELS = 16;
 /** How often the addresses of known peers (never paced) are collected again, at most (ms). */
 const KNOWN_ADDRESSES_MAX_AGE_MS = 1_000;
 
@@ -132,6 +137,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   readonly #acceptLog: Logger;
   #knownAddresses = new Set<string>();
   #knownAddressesAt = -Infinity;
+  /** Channels created by {@link #channelFor} for names we do not implement. */
+  #surrogates = 0;
   #random: () => number;
   #fresh = new WeakMap<LocalConnection, "new" | "restarted">();
   /** Fresh connections that get our whole topology (see {@link registerRemote}). */
@@ -343,19 +350,41 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.#scheduleTopologyUpdate();
   }
 
-  handleGossip(_conn: LocalConnection, tag: number, body: Uint8Array): void {
-    const channelFor = (name: string) =>
-      this.#channels.get(name) ?? this.newGossip(name, new SurrogateGossiper());
+  handleGossip(conn: LocalConnection, tag: number, body: Uint8Array): void {
     if (tag === ProtocolTag.Gossip) {
       const msg = decodeGossipBody(4, body);
-      channelFor(msg.channel).deliverGossip(msg.sender, msg.payload);
+      this.#channelFor(msg.channel, conn)?.deliverGossip(msg.sender, msg.payload);
     } else if (tag === ProtocolTag.GossipBroadcast) {
       const msg = decodeGossipBody(6, body);
-      channelFor(msg.channel).deliverBroadcast(msg.origin, msg.payload);
+      this.#channelFor(msg.channel, conn)?.deliverBroadcast(msg.origin, msg.payload);
     } else {
       const msg = decodeGossipBody(5, body);
-      channelFor(msg.channel).deliverUnicast(msg, body);
+      this.#channelFor(msg.channel, conn)?.deliverUnicast(msg, body);
     }
+  }
+
+  /**
+   * The channel `name`; for a name we do not implement, a surrogate that relays it (as Go),
+   * but at most {@link MAX_SURROGATE_CHANNELS} of them: channels are never removed, and a
+   * peer could otherwise make up a new one with every message.
+   */
+  #channelFor(name: string, from: LocalConnection): GossipChannel | undefined {
+    const channel = this.#channels.get(name);
+    if (channel) return channel;
+    if (this.#surrogates >= MAX_SURROGATE_CHANNELS) {
+      this.#acceptLog.warn(
+        `${from.remoteDisplay}: dropping gossip on unknown channel ${JSON.stringify(name)}: ` +
+          `already relaying ${MAX_SURROGATE_CHANNELS} channels we do not implement`,
+      );
+      return undefined;
+    }
+    this.#surrogates++;
+    return this.newGossip(name, new SurrogateGossiper());
+  }
+
+  /** Gossip channels, surrogates included (for tests: they must not grow without bound). */
+  get channelCount(): number {
+    return this.#channels.size;
   }
 
   connectionClosed(conn: LocalConnection, error: Error | undefined): void {

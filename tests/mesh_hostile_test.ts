@@ -10,7 +10,10 @@ import { type HandshakeResult, performHandshake } from "../mesh/handshake.ts";
 import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
-import { MeshRouter } from "../mesh/router.ts";
+import { MAX_SURROGATE_CHANNELS, MeshRouter } from "../mesh/router.ts";
+import { encodeBroadcastBody, encodeGossipBody } from "../mesh/gossip_envelope.ts";
+import { encodeTopology } from "../mesh/topology_codec.ts";
+import { formatPeerName } from "../lib/peer_name.ts";
 import { ACCEPT_MAX_WAITING_PER_ADDRESS } from "../mesh/accept_pacer.ts";
 import { freePortOnAll } from "./harness/loopback.ts";
 import { waitUntil } from "./harness/wait.ts";
@@ -324,4 +327,73 @@ Deno.test("hostile: 300 idle connections from one address do not delay a real pe
   } finally {
     for (const c of idle) c?.close();
   }
+});
+
+Deno.test("hostile: 60 handshaken sessions with made-up peers and channels leave nothing behind", async () => {
+  await using arena = new Arena();
+  const victim = arena.victim.r;
+  const channelsBefore = victim.channelCount;
+  for (let i = 0; i < 60; i++) {
+    const { conn } = await arena.dial();
+    const name = 0x02000000b000n + BigInt(i);
+    const { writer } = await introduce(conn, {
+      ...ATTACKER_FEATURES,
+      Name: formatPeerName(name),
+      UID: String(1000 + i),
+      ConnID: String(5000 + i),
+    });
+    // Its own entry and a made-up neighbour, then a large message on a made-up channel.
+    const fake = 0x03000000b000n + BigInt(i);
+    const peer = (n: bigint) => ({
+      name: n,
+      nickName: "x",
+      uid: 77n,
+      version: 2n,
+      shortID: 9,
+      hasShortID: true,
+    });
+    const link = (n: bigint) => ({
+      name: n,
+      remoteTCPAddr: `127.0.0.9:${arena.port}`,
+      outbound: true,
+      established: true,
+    });
+    const topology = encodeTopology([
+      { peer: peer(name), connections: [link(fake)] },
+      { peer: peer(fake), connections: [link(name)] },
+    ]);
+    const messages = [
+      encodeMessage(
+        ProtocolTag.Gossip,
+        encodeGossipBody({ channel: "topology", sender: name, payload: topology }),
+      ),
+      encodeMessage(
+        ProtocolTag.Gossip,
+        encodeGossipBody({
+          channel: `made-up-${i}`,
+          sender: name,
+          payload: new Uint8Array(50_000),
+        }),
+      ),
+      encodeMessage(
+        ProtocolTag.GossipBroadcast,
+        encodeBroadcastBody({ channel: `cast-${i}`, origin: name, payload: new Uint8Array(100) }),
+      ),
+    ];
+    for (const m of messages) await writeAll(conn, writer.frame(m));
+    await sleep(5);
+    conn.close();
+  }
+  await waitFor(
+    "every hostile peer to be gone",
+    () => victim.connections().length === 0 && victim.peers.size === 1,
+    10_000,
+  );
+  assert.ok(
+    victim.channelCount <= channelsBefore + MAX_SURROGATE_CHANNELS,
+    `${victim.channelCount} gossip channels (${channelsBefore} before)`,
+  );
+  assert.equal(victim.acceptsWaiting, 0);
+  assert.deepEqual(victim.connectionMaker.status(), [], "no target left from made-up peers");
+  await arena.assertLegitConnects();
 });
