@@ -30,6 +30,7 @@ import {
   setLinkUp,
   setMaster,
 } from "../sys/mod.ts";
+import { MEMORY_TRIM_INTERVAL_MS, releaseFreedMemory } from "../sys/memory.ts";
 import { espSupported } from "../sys/esp.ts";
 import { FastDatapath, fastdpDecision, kernelFastdpHost } from "../datapath/fastdp/mod.ts";
 import { NetworkRouter } from "../datapath/network_router.ts";
@@ -186,8 +187,11 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   opts.signal?.addEventListener("abort", () => stopped.resolve(), { once: true });
   if (opts.signal?.aborted) stopped.resolve();
   opts.onReady?.(mesh);
+  // Bursts (floods of connections, a forming mesh) otherwise leave RSS at their high-water mark.
+  const trimTimer = setInterval(releaseFreedMemory, MEMORY_TRIM_INTERVAL_MS);
 
   await stopped.promise;
+  clearInterval(trimTimer);
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   ipam?.stop();
   mesh.stop();
