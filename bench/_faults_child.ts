@@ -2,7 +2,7 @@
  * The victim of `faults.ts` in its own process, so that its RSS is its own: a fault node
  * (`_faults_node.ts`) on `--host`/`--port` with the API, giving freed memory back every
  * `--trim-ms` as the router does (sys/memory.ts). Prints `{"ready":true,"api":...}` once
- * listening; stops when stdin closes.
+ * listening; answers `mem` with `Deno.memoryUsage()` as JSON; stops when stdin closes.
  *
  *     deno run -A bench/_faults_child.ts --host 127.0.0.1 --port 24000 --trim-ms 60000
  *
@@ -10,7 +10,7 @@
  */
 import { discardLogger } from "../lib/log.ts";
 import { releaseFreedMemory } from "../sys/memory.ts";
-import { writeOut } from "./_host.ts";
+import { readLines, writeOut } from "./_host.ts";
 import { startFaultNode } from "./_faults_node.ts";
 
 function arg(name: string): string {
@@ -31,7 +31,10 @@ const node = await startFaultNode({
 });
 const trim = setInterval(releaseFreedMemory, Number(arg("trim-ms")));
 writeOut(JSON.stringify({ ready: true, api: node.apiAddr }) + "\n");
-for await (const _ of Deno.stdin.readable) { /* until stdin closes */ }
+// `mem`: one JSON line of Deno.memoryUsage(); stdin closing stops the victim.
+for await (const line of readLines(Deno.stdin.readable)) {
+  if (line.trim() === "mem") writeOut(JSON.stringify(Deno.memoryUsage()) + "\n");
+}
 clearInterval(trim);
 await node.stop();
 Deno.exit(0);

@@ -48,7 +48,8 @@ const child = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "-A",
-    "--v8-flags=--max-semi-space-size=1,--single-threaded,--max-opt=2",
+    // The router's flags (router_v8_flags in ./weave).
+    "--v8-flags=--max-semi-space-size=1,--single-threaded,--max-opt=2,--expose-gc",
     new URL("./_faults_child.ts", import.meta.url).pathname,
     "--name",
     VICTIM.toString(16).padStart(12, "0"),
@@ -65,7 +66,15 @@ const child = new Deno.Command(Deno.execPath(), {
 }).spawn();
 let exited = false;
 child.status.then(() => exited = true);
-const ready = JSON.parse((await readLines(child.stdout).next()).value) as { api: string };
+const childLines = readLines(child.stdout);
+const ready = JSON.parse((await childLines.next()).value) as { api: string };
+const childWriter = child.stdin.getWriter();
+/** The victim's V8 heap and external memory (MiB), as `heap/external`. */
+async function victimHeap(): Promise<string> {
+  await childWriter.write(new TextEncoder().encode("mem\n"));
+  const m = JSON.parse((await childLines.next()).value) as Deno.MemoryUsage;
+  return `${mib(m.heapTotal)}/${mib(m.external)}`;
+}
 const victim: VictimAddress = { host: "127.0.0.1", port, name: VICTIM, api: ready.api };
 const honest = await startFaultNode({
   name: HONEST,
@@ -101,16 +110,17 @@ for (const [key, attack] of parts) {
   writeErr(`${key}: ${seconds} s; settling ${settleMs / 1000} s\n`);
   await sleep(settleMs);
   const after = procMemory(child.pid)?.rss;
+  const heap = await victimHeap();
   rows.push(
     `| ${result.part} | ${result.inputs} (${seconds} s) | ${exited ? 1 : 0} | ${result.hangs} | ` +
-      `${result.serverErrors} | ${mib(before)} / ${mib(atEnd)} / ${mib(after)} | ` +
+      `${result.serverErrors} | ${mib(before)} / ${mib(atEnd)} / ${mib(after)} (${heap}) | ` +
       `${established() ? "yes" : "NO"}, longest outage ${fared.maxOutageMs.toFixed(0)} ms | ` +
       `${fared.maxStatusMs.toFixed(0)} ms |`,
   );
   if (exited) break;
 }
 await honest.stop();
-child.stdin.close();
+await childWriter.close();
 await child.status;
 
 writeOut(
@@ -118,7 +128,7 @@ writeOut(
     `\`deno run -A bench/faults.ts --seed ${seed} --scale ${scale} --settle-ms ${settleMs} ` +
     `--trim-ms ${trimMs}\` (nproc ${navigator.hardwareConcurrency}, Deno ${Deno.version.deno})`,
     "",
-    "| socket | inputs (flood time) | crashes | hangs | 5xx | victim RSS MiB before / end of flood / settled | honest peer connected | slowest GET /status |",
+    "| socket | inputs (flood time) | crashes | hangs | 5xx | victim RSS MiB before / end of flood / settled (V8 heap/external) | honest peer connected | slowest GET /status |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",

@@ -18,6 +18,18 @@ gc();
 await new Promise((r) => setTimeout(r, 50));
 gc();
 const freed = rss();
+// Garbage that only a full collection frees (a burst's objects), collected by the call.
+let garbage: unknown[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `x${i}` }));
+garbage = null;
+const heapBefore = Math.round(Deno.memoryUsage().heapUsed / 1e6);
 const returned = releaseFreedMemory();
-const report = JSON.stringify({ freed, trimmed: rss(), returned, kept: held.length });
+const heapAfter = Math.round(Deno.memoryUsage().heapUsed / 1e6);
+const report = JSON.stringify({
+  freed,
+  trimmed: rss(),
+  returned,
+  kept: held.length + (garbage === null ? 0 : 1),
+  heapBefore,
+  heapAfter,
+});
 await Deno.stdout.write(new TextEncoder().encode(report + "\n"));

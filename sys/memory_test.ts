@@ -12,4 +12,5 @@ Deno.test("releaseFreedMemory gives memory malloc kept after a burst back to the
   assert.equal(r.returned, true);
   // About 80 MB were allocated and freed; without the trim RSS stays where the burst left it.
   assert.ok(r.freed - r.trimmed >= 40, `RSS ${r.freed} MB after free, ${r.trimmed} MB after trim`);
+  assert.ok(r.heapBefore - r.heapAfter >= 5, `V8 heap ${r.heapBefore} -> ${r.heapAfter} MB`);
 });
