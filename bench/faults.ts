@@ -2,7 +2,7 @@
  * The fault campaign, part 1: hostile bytes on every socket of a router, with figures.
  *
  *     deno run -A bench/faults.ts [--seed N] [--scale 1] [--settle-ms 70000] [--trim-ms 60000]
- *       [--only tcp-pre,tcp-post,sleeve,http]
+ *       [--only tcp-pre,tcp-post,sleeve,http] [--repeat 1]
  *
  * A victim router runs in its own process (`_faults_child.ts`: mesh, sleeve, network router,
  * control API on 127.0.0.1) and an honest peer in this one (127.0.0.2), connected to it. Each
@@ -96,8 +96,9 @@ const parts: [string, () => Promise<AttackResult>][] = [
   ["http", () => attackHttp(victim, prng(seed + 3), 2_000 * scale, 50)],
 ];
 const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : "";
+const repeat = flag("repeat", 1);
 const rows: string[] = [];
-for (const [key, attack] of parts) {
+for (const [key, attack] of parts.flatMap((p) => Array(repeat).fill(p) as typeof parts)) {
   if (only && !only.split(",").includes(key)) continue;
   const before = procMemory(child.pid)?.rss;
   const started = performance.now();
@@ -126,7 +127,9 @@ await child.status;
 writeOut(
   [
     `\`deno run -A bench/faults.ts --seed ${seed} --scale ${scale} --settle-ms ${settleMs} ` +
-    `--trim-ms ${trimMs}\` (nproc ${navigator.hardwareConcurrency}, Deno ${Deno.version.deno})`,
+    `--trim-ms ${trimMs}${repeat > 1 ? ` --repeat ${repeat}` : ""}${
+      only ? ` --only ${only}` : ""
+    }\` (nproc ${navigator.hardwareConcurrency}, Deno ${Deno.version.deno})`,
     "",
     "| socket | inputs (flood time) | crashes | hangs | 5xx | victim RSS MiB before / end of flood / settled (V8 heap/external) | honest peer connected | slowest GET /status |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
