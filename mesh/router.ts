@@ -133,8 +133,8 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   #routesAt = 0;
   #stopped = false;
   readonly #pacer: AcceptPacer<Deno.TcpConn>;
-  /** Accept and refusal lines: one per connection, so at a bounded rate under a flood. */
-  readonly #acceptLog: Logger;
+  /** Lines one connection or message of a stranger causes (accepts, refusals, unknown channels): rate-limited. */
+  readonly #floodLog: Logger;
   #knownAddresses = new Set<string>();
   #knownAddressesAt = -Infinity;
   /** Channels created by {@link #channelFor} for names we do not implement. */
@@ -184,12 +184,12 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       dial: (address, acceptNewPeer) => this.#dial(address, acceptNewPeer),
       random: this.#random,
     });
-    this.#acceptLog = rateLimitedLogger(opts.log);
+    this.#floodLog = rateLimitedLogger(opts.log);
     this.#pacer = new AcceptPacer<Deno.TcpConn>({
       isKnown: (ip) => this.#isKnownAddress(ip),
       start: (conn) => this.#startConnection(conn, false, true),
       refuse: (conn, reason) => {
-        this.#acceptLog.info(`->[${addrString(conn.remoteAddr)}] connection refused: ${reason}`);
+        this.#floodLog.info(`->[${addrString(conn.remoteAddr)}] connection refused: ${reason}`);
         closeQuietly(conn);
       },
     });
@@ -372,7 +372,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     const channel = this.#channels.get(name);
     if (channel) return channel;
     if (this.#surrogates >= MAX_SURROGATE_CHANNELS) {
-      this.#acceptLog.warn(
+      this.#floodLog.warn(
         `${from.remoteDisplay}: dropping gossip on unknown channel ${JSON.stringify(name)}: ` +
           `already relaying ${MAX_SURROGATE_CHANNELS} channels we do not implement`,
       );
@@ -565,7 +565,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      this.#acceptLog.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
+      this.#floodLog.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
       this.#pacer.admit((conn.remoteAddr as Deno.NetAddr).hostname, conn);
     }
   }
