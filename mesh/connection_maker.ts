@@ -115,9 +115,10 @@ export class ConnectToSelfError extends Error {
  */
 export const MAX_DIRECT_PEERS = 1_000;
 
-// One DNS label (RFC 1123, `_` allowed as resolvers do), dot-separated, or a bracketed IPv6.
-const HOST_NAME =
-  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+// Dot-separated DNS labels (RFC 1123, `_` allowed as resolvers do), 253 characters at most.
+const LABEL = "[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?";
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`);
+// A bracketed IPv6 address, with an optional zone.
 const BRACKETED_V6 = /^\[[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,15})?\]$/;
 
 /**

@@ -133,7 +133,7 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   #routesAt = 0;
   #stopped = false;
   readonly #pacer: AcceptPacer<Deno.TcpConn>;
-  /** Lines one connection or message of a stranger causes (accepts, refusals, unknown channels): rate-limited. */
+  /** Lines a stranger causes per connection or message (accepts, refusals, unknown channels). */
   readonly #floodLog: Logger;
   #knownAddresses = new Set<string>();
   #knownAddressesAt = -Infinity;

@@ -47,7 +47,7 @@ export class SurrogateGossiper implements Gossiper {
     return new SurrogateGossipData([update]);
   }
 
-  /** Nothing of its own to gossip; forgets what is too old to be a duplicate (called periodically). */
+  /** Nothing of its own to gossip; forgets what is too old to be a duplicate (run periodically). */
   gossip(): GossipData | null {
     this.#forget(this.now());
     return null;

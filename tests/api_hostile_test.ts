@@ -57,7 +57,7 @@ async function routerWithApi() {
   };
 }
 
-/** Targets on 127.x.y.z, port 9 (discard, not listened on): refused at once, never leaving the host. */
+/** Targets on 127.x.y.z, port 9 (not listened on): refused at once, never leaving the host. */
 function loopbackTargets(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}:9`);
 }
