@@ -262,11 +262,28 @@ async function extraRoute(
     if (r.method !== req.method) continue;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(m.groups ?? {})) {
-      if (v !== undefined) params[k] = decodeURIComponent(v);
+      if (v !== undefined) params[k] = decodePathParam(v);
     }
     return await r.handle(req, params, url);
   }
   return pathMatched ? httpError(405, "Method Not Allowed") : undefined;
+}
+
+/**
+ * One path segment, percent-decoded; a bad escape or bytes that are not
+ * UTF-8 (`%ff`) or a NUL are the client's error (400), never a 500.
+ */
+function decodePathParam(raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, `invalid URL path: bad percent-escape in ${JSON.stringify(raw)}`);
+  }
+  if (value.includes("\0")) {
+    throw new ApiError(400, `invalid URL path: NUL byte in ${JSON.stringify(raw)}`);
+  }
+  return value;
 }
 
 function status(report: WeaveReport, sub: string): Response {

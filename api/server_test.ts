@@ -307,3 +307,28 @@ Deno.test("subsystem routes: matched by pattern and method, scoped, params decod
   assert.equal(await (await statusOnly(new Request("http://x/ring"))).text(), "ring");
   assert.equal((await control(new Request("http://x/nothing"))).status, 404);
 });
+
+Deno.test("subsystem routes: a malformed or NUL path escape answers 400, never 500", async () => {
+  const ops = new FakeRouterOps(loadReport("plain", "h1"));
+  let called = 0;
+  ops.routes = [{
+    method: "DELETE",
+    pattern: /^\/peer\/(?<id>[^/]+)$/,
+    scope: "control",
+    handle: () => {
+      called++;
+      return new Response(null, { status: 204 });
+    },
+  }];
+  const log = memoryLogger();
+  const control = createApiHandler(ops, "control", { log });
+  for (const path of ["/peer/%ff%00", "/peer/%e2%82", "/peer/a%00b"]) {
+    const res = await control(new Request(`http://x${path}`, { method: "DELETE" }));
+    assert.equal(res.status, 400, path);
+    assert.match(await res.text(), /^invalid URL path: (bad percent-escape|NUL byte) in "/);
+  }
+  assert.equal(called, 0);
+  assert.deepEqual(log.lines, [], "client errors are not logged as failures");
+  const ok = await control(new Request("http://x/peer/h%C3%A9", { method: "DELETE" }));
+  assert.equal(ok.status, 204);
+});

@@ -143,7 +143,10 @@ export function selfCommand(args: string[]): string[] {
   return [exe, "run", "--quiet", ...runPermissions(), Deno.mainModule, ...args];
 }
 
-/** The `deno run` permission flags, from `scripts/permissions.txt` (one list for all launchers). */
+/**
+ * The `deno run` permission and runtime flags, from `scripts/permissions.txt`
+ * (one list for all launchers).
+ */
 export function runPermissions(): string[] {
   const text = Deno.readTextFileSync(new URL("../scripts/permissions.txt", import.meta.url));
   return text.split("\n").filter((l) => !l.trim().startsWith("#")).join(" ").split(/\s+/).filter(

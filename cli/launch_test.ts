@@ -74,6 +74,7 @@ Deno.test("selfCommand re-runs this module with the listed permissions when not 
     "--allow-run",
     "--allow-sys",
     "--allow-ffi",
+    "--unstable-no-legacy-abort",
   ]);
   assert.deepEqual(selfCommand(["launch", "--foreground"]), [
     Deno.execPath(),
@@ -93,4 +94,18 @@ Deno.test("configTargets lists the socket then the HTTP address, skipping disabl
     { httpAddr: "127.0.0.1:6784" },
   ]);
   assert.deepEqual(configTargets(parseWeaverArgs(["--socket=", "--http-addr="], {}, defaults)), []);
+});
+
+Deno.test("the launchers' flags keep Deno's runtime warnings out of the router's log", async () => {
+  // A route that watches request.signal (as IPAM's and attach's waiting calls do)
+  // answering successfully made Deno 2.9 print a legacy-abort deprecation warning.
+  const child = new URL("./_serve_signal_child.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...runPermissions(), child],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.equal(text(out.stderr), "");
+  assert.deepEqual([out.code, text(out.stdout)], [0, "200 done\n"]);
 });

@@ -53,6 +53,22 @@ export function macKey(bytes: Uint8Array, offset: number): number {
 }
 
 /**
+ * Whether a {@link macKey} can be a frame's source: not all zeros, and not a group address
+ * (the low bit of the first byte set: multicast, broadcast).
+ *
+ * @example
+ * ```ts
+ * import { isUnicastMac } from "./mac_cache.ts";
+ * isUnicastMac(0x0a0000000001); // true
+ * isUnicastMac(0xffffffffffff); // false
+ * isUnicastMac(0x01005e000001); // false
+ * ```
+ */
+export function isUnicastMac(key: number): boolean {
+  return key !== 0 && Math.floor(key / 0x10000000000) % 2 === 0;
+}
+
+/**
  * `aa:bb:cc:dd:ee:ff` for a {@link macKey}.
  *
  * @example

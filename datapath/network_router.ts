@@ -2,6 +2,9 @@
  * The network router (after Weave's `router/network_router.go`, spec §3 "Data forwarding"):
  * the decisions between the local bridge and the overlay.
  *
+ * - A frame whose source MAC is multicast, broadcast or all zeros is dropped, never learnt (as
+ *   the Linux bridge drops it): no real NIC sends one, and a learnt group MAC would steer that
+ *   group's traffic to one peer.
  * - Captured frame (from the bridge via the TAP): learn the source MAC as ours (a MAC known
  *   at another peer means we captured a frame we injected: dropped); drop STP
  *   (`01:80:c2:00:00:00`); a destination MAC known at peer P goes to the forwarder of
@@ -21,9 +24,10 @@
  * @module
  */
 import type { Logger } from "../lib/log.ts";
+import { rateLimitedLogger } from "../lib/log_limit.ts";
 import { formatPeerName, type PeerName } from "../lib/peer_name.ts";
 import type { ForwardKey, FrameConsumer, NetworkOverlay } from "./datapath.ts";
-import { formatMac, MacAdd, MacCache, macKey } from "./mac_cache.ts";
+import { formatMac, isUnicastMac, MacAdd, MacCache, macKey } from "./mac_cache.ts";
 
 /** What the router needs from the mesh (MeshRouter's routes and peers). */
 export interface NetworkRouterMesh {
@@ -110,8 +114,9 @@ export class NetworkRouter implements FrameConsumer {
     this.#mesh = opts.mesh;
     this.#overlay = opts.overlay;
     this.#inject = opts.inject;
-    this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
+    // Every line here is caused by a frame (a new MAC, a conflict, no route): at a bounded rate.
+    this.#log = rateLimitedLogger(opts.log, { now: this.#now });
     this.#maxAge = opts.macMaxAgeMs ?? 10 * 60_000;
     this.#macs = new MacCache({ maxAgeMs: this.#maxAge, now: this.#now });
   }
@@ -133,6 +138,7 @@ export class NetworkRouter implements FrameConsumer {
     if (frame.length < ETHERNET_HEADER) return this.#drop();
     const us = this.#mesh.ourName;
     const src = macKey(frame, 6);
+    if (!isUnicastMac(src)) return this.#drop();
     const added = this.#macs.add(src, us);
     if (added === MacAdd.New) {
       this.#log.info(`Discovered local MAC ${formatMac(src)}`);
@@ -169,6 +175,7 @@ export class NetworkRouter implements FrameConsumer {
       return this.#relay(key, frame);
     }
     const src = macKey(frame, 6);
+    if (!isUnicastMac(src)) return this.#drop();
     const added = this.#macs.addForced(src, key.srcPeer);
     if (added === MacAdd.New) {
       this.#log.info(`Discovered remote MAC ${formatMac(src)} at ${this.#peer(key.srcPeer)}`);

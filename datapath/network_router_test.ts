@@ -245,3 +245,32 @@ Deno.test("NetworkRouter reports MACs, expires them after 10 minutes and purges 
   assert.deepEqual(router.macs().map((m) => m.Mac), [MAC_LOCAL]);
   assert.ok(log.lines.some((l) => l.endsWith(`Expired MAC ${MAC_AT_B} at 0b:00:00:00:00:02(b)`)));
 });
+
+Deno.test("NetworkRouter never learns a multicast, broadcast or zero source MAC", () => {
+  const { router, overlay, injected } = setup();
+  for (
+    const src of [BROADCAST_MAC, "01:00:5e:00:00:01", "33:33:00:00:00:01", "00:00:00:00:00:00"]
+  ) {
+    router.consume({ srcPeer: B, dstPeer: A }, frame(BROADCAST_MAC, src), { fromBroadcast: true });
+    router.handleCaptured(frame(BROADCAST_MAC, src));
+  }
+  assert.deepEqual([router.macs(), injected, overlay.all()], [[], [], []]);
+  assert.equal(router.stats().dropped, 8);
+});
+
+Deno.test("NetworkRouter logs a flood of new MACs at a bounded rate, and says how many it left out", () => {
+  const { router, log, clock } = setup();
+  const mac = (i: number) => `02:bb:00:00:${(i >> 8).toString(16)}:${(i & 255).toString(16)}`;
+  for (let i = 0; i < 10_000; i++) {
+    router.consume({ srcPeer: B, dstPeer: A }, frame(MAC_LOCAL, mac(i)), { fromBroadcast: false });
+  }
+  assert.equal(router.macsOf(B).length, 10_000, "every MAC is learnt");
+  const discovered = () => log.lines.filter((l) => /Discovered remote MAC/.test(l)).length;
+  assert.ok(discovered() <= 20, `${discovered()} lines`);
+  clock.t += 1_000;
+  router.consume({ srcPeer: B, dstPeer: A }, frame(MAC_LOCAL, "02:bb:01:00:00:01"), {
+    fromBroadcast: false,
+  });
+  assert.ok(log.lines.some((l) => /WARN: .* \d+ similar log lines suppressed/.test(l)));
+  assert.match(log.lines.at(-1)!, /Discovered remote MAC 02:bb:01:00:00:01/);
+});

@@ -3,6 +3,10 @@
  * `INFO: 2026/11/23 18:44:12.005682 message`. Components receive a {@link Logger}
  * in their options; nothing in library folders writes to the console itself.
  *
+ * Messages carry text from outside (peer addresses, nick names, API input), so
+ * every line is made printable before it is written ({@link escapeLogText}):
+ * one entry is one line, and `grep` sees text, whatever a peer sent.
+ *
  * @module
  */
 
@@ -53,6 +57,36 @@ export function formatLogLine(level: Level, message: string, when: Date): string
   return `${LEVEL_TAG[level]}: ${date} ${time}.${p(when.getUTCMilliseconds(), 3)}000 ${message}`;
 }
 
+// C0 controls but tab, DEL, C1 controls, line and paragraph separators, and lone
+// surrogates (which would be written as U+FFFD and hide what was there).
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]|[\ud800-\udfff]/u;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "gu");
+const SHORT_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r" };
+
+/**
+ * Makes a message printable on one line: control characters become `\xNN`
+ * (`\n`, `\r`), separators and lone surrogates `\uNNNN`; everything else,
+ * tab and non-ASCII letters included, is kept.
+ *
+ * @example
+ * ```ts
+ * import { escapeLogText } from "./log.ts";
+ * escapeLogText("a\0b\nc"); // "a\\x00b\\nc"
+ * ```
+ */
+export function escapeLogText(message: string): string {
+  if (!UNPRINTABLE.test(message)) return message;
+  return message.replace(UNPRINTABLE_ALL, (c) => {
+    const short = SHORT_ESCAPES[c];
+    if (short) return short;
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
   /** Lowest level written; default `info`. */
@@ -63,14 +97,14 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-/** Makes a logger that writes Weave-format lines. */
+/** Makes a logger that writes Weave-format lines, escaped by {@link escapeLogText}. */
 export function createLogger(options: LoggerOptions = {}, prefix = ""): Logger {
   const min = LEVEL_ORDER[options.level ?? "info"];
   const write = options.write ?? defaultWrite;
   const now = options.now ?? (() => new Date());
   const emit = (level: Level, message: string) => {
     if (LEVEL_ORDER[level] < min) return;
-    write(formatLogLine(level, prefix + message, now()));
+    write(formatLogLine(level, escapeLogText(prefix + message), now()));
   };
   return {
     debug: (m) => emit("debug", m),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, formatLogLine, memoryLogger, parseLevel } from "./log.ts";
+import { createLogger, escapeLogText, formatLogLine, memoryLogger, parseLevel } from "./log.ts";
 
 Deno.test("formatLogLine matches Weave's layout", () => {
   const when = new Date(Date.UTC(2026, 10, 23, 18, 44, 12, 5));
@@ -26,4 +26,26 @@ Deno.test("memoryLogger keeps lines and parseLevel validates", () => {
   assert.equal(log.lines.length, 1);
   assert.equal(parseLevel("warn"), "warning");
   assert.throws(() => parseLevel("loud"), RangeError);
+});
+
+Deno.test("escapeLogText makes outside text printable on one line, keeping letters and tabs", () => {
+  assert.equal(
+    escapeLogText("plain ->[192.0.2.2:6783] é ü\t日本"),
+    "plain ->[192.0.2.2:6783] é ü\t日本",
+  );
+  assert.equal(escapeLogText("a\0b\x1b[31mc\x7f\x85"), "a\\x00b\\x1b[31mc\\x7f\\x85");
+  assert.equal(escapeLogText("x\nINFO: forged\r"), "x\\nINFO: forged\\r");
+  assert.equal(escapeLogText("\u2028\ud800 \u{1f600}"), "\\u2028\\ud800 \u{1f600}");
+});
+
+Deno.test("createLogger escapes every message: one entry is one line of text", () => {
+  const log = memoryLogger();
+  log.withPrefix("->[\0\xff:6783]").info("attempting connection\nERRO: forged");
+  assert.equal(log.lines.length, 1);
+  assert.match(
+    log.lines[0],
+    /^INFO: \S+ \S+ ->\[\\x00\xff:6783\] attempting connection\\nERRO: forged$/,
+  );
+  const bytes = new TextEncoder().encode(log.lines.join("\n"));
+  assert.ok(bytes.every((b) => b >= 0x20 || b === 0x09 || b === 0x0a), "no control bytes");
 });

@@ -107,13 +107,51 @@ export class ConnectToSelfError extends Error {
   }
 }
 
-/** Parses `host[:port]`; port 0 means "not given". */
+/**
+ * Most direct peers (`weave launch` peers plus `weave connect`) a router
+ * keeps: Go has no bound, and one `POST /connect` of thousands of targets
+ * then costs memory and a scan of them all at every connection event. The
+ * connection limit (200 by default) is far below it.
+ */
+export const MAX_DIRECT_PEERS = 1_000;
+
+// Dot-separated DNS labels (RFC 1123, `_` allowed as resolvers do), 253 characters at most.
+const LABEL = "[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?";
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`);
+// A bracketed IPv6 address, with an optional zone.
+const BRACKETED_V6 = /^\[[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,15})?\]$/;
+
+/**
+ * Parses `host[:port]`; port 0 means "not given". The host must be a DNS
+ * name, an IPv4 address or a bracketed IPv6 address: an address from the API
+ * is dialled and logged, so NUL bytes, spaces or shell characters are refused.
+ *
+ * @example
+ * ```ts
+ * import { parsePeerAddress } from "./connection_maker.ts";
+ * parsePeerAddress("192.0.2.2:6783"); // { host: "192.0.2.2", port: 6783 }
+ * ```
+ */
 export function parsePeerAddress(peer: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(peer.trim());
-  if (!m || m[1] === "") throw new SyntaxError(`Cannot parse peer address "${peer}"`);
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(peer.trim());
+  if (!m || m[1] === "") throw new SyntaxError(`Cannot parse peer address ${quote(peer)}`);
+  const host = m[1];
+  if (!(host.startsWith("[") ? BRACKETED_V6 : HOST_NAME).test(host)) {
+    throw new SyntaxError(
+      `Cannot parse peer address ${quote(peer)}: expected a host name, an IPv4 address or ` +
+        `[an IPv6 address], optionally followed by :port`,
+    );
+  }
   const port = m[2] === undefined ? 0 : Number(m[2]);
-  if (port > 65535) throw new RangeError(`Cannot parse peer address "${peer}": port out of range`);
-  return { host: m[1], port };
+  if (port > 65535) {
+    throw new RangeError(`Cannot parse peer address ${quote(peer)}: port out of range`);
+  }
+  return { host, port };
+}
+
+/** A value from outside, quoted with its control characters escaped (`"\u0000"`). */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 100 ? text.slice(0, 100) + "…" : text);
 }
 
 /** Chooses and dials targets. */
@@ -151,8 +189,21 @@ export class ConnectionMaker {
     this.#cap = this.#maxAttempts;
   }
 
-  /** Adds (or with `replace`, sets) direct peers; returns errors for unparseable ones. */
+  /**
+   * Adds (or with `replace`, sets) direct peers; returns errors for
+   * unparseable ones. Adds none when they would be more than
+   * {@link MAX_DIRECT_PEERS}, and returns that error.
+   */
   initiateConnections(peers: string[], replace: boolean): Error[] {
+    const total = new Set([...(replace ? [] : this.#direct.keys()), ...peers]).size;
+    if (total > MAX_DIRECT_PEERS) {
+      return [
+        new RangeError(
+          `Cannot add ${peers.length} peers: that makes ${total} direct peers, ` +
+            `the limit is ${MAX_DIRECT_PEERS}`,
+        ),
+      ];
+    }
     const errors: Error[] = [];
     const parsed: [string, { host: string; port: number }][] = [];
     for (const peer of peers) {

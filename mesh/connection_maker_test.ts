@@ -9,6 +9,7 @@ import {
   type MakerConnection,
   type MakerPeer,
   MAX_CONCURRENT_ATTEMPTS,
+  MAX_DIRECT_PEERS,
   MAX_INTERVAL_MS,
   parsePeerAddress,
   prefersToDial,
@@ -86,6 +87,48 @@ Deno.test("parsePeerAddress refuses bad ports and empty hosts", () => {
     assert.throws(() => parsePeerAddress(bad), SyntaxError, `"${bad}"`);
   }
   assert.throws(() => parsePeerAddress("10.0.0.1:x"), /Cannot parse peer address "10.0.0.1:x"/);
+});
+
+Deno.test("parsePeerAddress refuses hosts with NUL, 0xff, spaces or shell characters", () => {
+  for (
+    const bad of [
+      "\0\xff",
+      ";rm -rf /",
+      "a b",
+      "$(reboot)",
+      "h`x`",
+      "-lead",
+      "a..b",
+      "[zz]",
+      "[::1",
+    ]
+  ) {
+    assert.throws(() => parsePeerAddress(bad), SyntaxError, JSON.stringify(bad));
+  }
+  assert.throws(() => parsePeerAddress("\0\xff:1"), /"\\u0000ÿ:1": expected a host name/);
+  assert.throws(() => parsePeerAddress("a".repeat(64)), SyntaxError, "a label over 63");
+  assert.deepEqual(parsePeerAddress("[fe80::1%eth0]:6783"), { host: "[fe80::1%eth0]", port: 6783 });
+  assert.deepEqual(parsePeerAddress("my_host.local."), { host: "my_host.local.", port: 0 });
+});
+
+Deno.test("ConnectionMaker refuses more than MAX_DIRECT_PEERS direct peers, adding none", () => {
+  const h = harness();
+  try {
+    const many = Array.from(
+      { length: MAX_DIRECT_PEERS + 1 },
+      (_, i) => `10.1.${i >> 8}.${i & 255}`,
+    );
+    const errors = h.maker.initiateConnections(many, false);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /^Cannot add 1001 peers: .* the limit is 1000$/);
+    assert.deepEqual([h.maker.directPeers(), h.dials], [[], []]);
+    assert.deepEqual(h.maker.initiateConnections(many.slice(1), false), []);
+    assert.match(h.maker.initiateConnections(["10.9.9.9"], false)[0].message, /limit is 1000/);
+    assert.deepEqual(h.maker.initiateConnections(["10.9.9.9"], true), [], "replace starts afresh");
+    assert.deepEqual(h.maker.directPeers(), ["10.9.9.9"]);
+  } finally {
+    h.maker.stop();
+  }
 });
 
 Deno.test("ConnectionMaker dials a direct target once, completing the default port", () => {

@@ -38,6 +38,8 @@ import { ipInSubnets, parseCidr } from "../lib/cidr.ts";
 import { SurrogateGossiper } from "./surrogate_gossiper.ts";
 import { ProtocolTag } from "./messages.ts";
 import { type DialedStream, dialFrom } from "./node_dial.ts";
+import { AcceptPacer } from "./accept_pacer.ts";
+import { rateLimitedLogger } from "../lib/log_limit.ts";
 
 /** A TCP stream from Deno's accept/connect or from {@link dialFrom}. */
 type Stream = Deno.TcpConn | DialedStream;
@@ -60,9 +62,13 @@ export const ROUTES_MAX_INTERVAL_MS = 1_000;
 export function routesInterval(peers: number): number {
   return Math.min(ROUTES_MAX_INTERVAL_MS, (peers * peers) / 10);
 }
-/** Accept rate limit: a bucket of 20 tokens, one more every 50 ms. */
-export const ACCEPT_MAX_TOKENS = 20;
-export const ACCEPT_TOKEN_MS = 50;
+/**
+ * Most channels relayed for names we do not implement (Weave's are topology, IPallocation and
+ * nameserver; a plugin may add a few).
+ */
+export const MAX_SURROGATE_CHANNELS = 16;
+/** How often the addresses of known peers (never paced) are collected again, at most (ms). */
+const KNOWN_ADDRESSES_MAX_AGE_MS = 1_000;
 
 /** Options of {@link MeshRouter}. */
 export interface MeshRouterOptions {
@@ -133,8 +139,13 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   /** When the routes were last recomputed (ms since the epoch). */
   #routesAt = 0;
   #stopped = false;
-  #acceptTokens = ACCEPT_MAX_TOKENS;
-  #acceptRefill = 0;
+  readonly #pacer: AcceptPacer<Deno.TcpConn>;
+  /** Lines a stranger causes per connection or message (accepts, refusals, unknown channels). */
+  readonly #floodLog: Logger;
+  #knownAddresses = new Set<string>();
+  #knownAddressesAt = -Infinity;
+  /** Channels created by {@link #channelFor} for names we do not implement. */
+  #surrogates = 0;
   #random: () => number;
   #fresh = new WeakMap<LocalConnection, "new" | "restarted">();
   /** Fresh connections that get our whole topology (see {@link registerRemote}). */
@@ -184,6 +195,15 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
       peers: () => this.#makerPeers(),
       dial: (address, acceptNewPeer) => this.#dial(address, acceptNewPeer),
       random: this.#random,
+    });
+    this.#floodLog = rateLimitedLogger(opts.log);
+    this.#pacer = new AcceptPacer<Deno.TcpConn>({
+      isKnown: (ip) => this.#isKnownAddress(ip),
+      start: (conn) => this.#startConnection(conn, false, true),
+      refuse: (conn, reason) => {
+        this.#floodLog.info(`->[${addrString(conn.remoteAddr)}] connection refused: ${reason}`);
+        closeQuietly(conn);
+      },
     });
   }
 
@@ -237,7 +257,13 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     clearTimeout(this.#topologyTimer);
     clearTimeout(this.#gcTimer);
     clearTimeout(this.#routesTimer);
+    for (const conn of this.#pacer.stop()) closeQuietly(conn);
     for (const c of [...this.#connections.values(), ...this.#live]) c.shutdown();
+  }
+
+  /** Inbound connections waiting for their address's accept token. */
+  get acceptsWaiting(): number {
+    return this.#pacer.waiting;
   }
 
   /** Total mesh TCP traffic since start, in bytes (after the intro). */
@@ -344,19 +370,41 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
     this.#scheduleTopologyUpdate();
   }
 
-  handleGossip(_conn: LocalConnection, tag: number, body: Uint8Array): void {
-    const channelFor = (name: string) =>
-      this.#channels.get(name) ?? this.newGossip(name, new SurrogateGossiper());
+  handleGossip(conn: LocalConnection, tag: number, body: Uint8Array): void {
     if (tag === ProtocolTag.Gossip) {
       const msg = decodeGossipBody(4, body);
-      channelFor(msg.channel).deliverGossip(msg.sender, msg.payload);
+      this.#channelFor(msg.channel, conn)?.deliverGossip(msg.sender, msg.payload);
     } else if (tag === ProtocolTag.GossipBroadcast) {
       const msg = decodeGossipBody(6, body);
-      channelFor(msg.channel).deliverBroadcast(msg.origin, msg.payload);
+      this.#channelFor(msg.channel, conn)?.deliverBroadcast(msg.origin, msg.payload);
     } else {
       const msg = decodeGossipBody(5, body);
-      channelFor(msg.channel).deliverUnicast(msg, body);
+      this.#channelFor(msg.channel, conn)?.deliverUnicast(msg, body);
     }
+  }
+
+  /**
+   * The channel `name`; for a name we do not implement, a surrogate that relays it (as Go),
+   * but at most {@link MAX_SURROGATE_CHANNELS} of them: channels are never removed, and a
+   * peer could otherwise make up a new one with every message.
+   */
+  #channelFor(name: string, from: LocalConnection): GossipChannel | undefined {
+    const channel = this.#channels.get(name);
+    if (channel) return channel;
+    if (this.#surrogates >= MAX_SURROGATE_CHANNELS) {
+      this.#floodLog.warn(
+        `${from.remoteDisplay}: dropping gossip on unknown channel ${JSON.stringify(name)}: ` +
+          `already relaying ${MAX_SURROGATE_CHANNELS} channels we do not implement`,
+      );
+      return undefined;
+    }
+    this.#surrogates++;
+    return this.newGossip(name, new SurrogateGossiper());
+  }
+
+  /** Gossip channels, surrogates included (for tests: they must not grow without bound). */
+  get channelCount(): number {
+    return this.#channels.size;
   }
 
   connectionClosed(conn: LocalConnection, error: Error | undefined): void {
@@ -552,43 +600,52 @@ export class MeshRouter implements ConnectionHost, GossipMesh {
   }
 
   /**
-   * Accepts connections, at most one per token of the rate limiter: like Go, a
-   * burst beyond the bucket waits in the kernel's backlog rather than being
-   * refused. Transient accept errors (e.g. out of file descriptors) are logged
-   * and retried; only closing the listener ends the loop.
+   * Accepts connections as they come and hands them to the pacer (accept_pacer.ts), which
+   * starts them now or when their address earns a token. Transient accept errors (e.g. out of
+   * file descriptors) are logged and retried; only closing the listener ends the loop.
    */
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
     while (!this.#stopped) {
-      const wait = this.#acceptTokenWait();
-      if (wait > 0) {
-        await new Promise((r) => setTimeout(r, wait));
-        continue;
-      }
-      let conn: Deno.Conn;
+      let conn: Deno.TcpConn;
       try {
-        conn = await listener.accept();
+        conn = await listener.accept() as Deno.TcpConn;
       } catch (e) {
         if (this.#stopped || e instanceof Deno.errors.BadResource) return;
         this.log.error(`Cannot accept a connection: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      this.#acceptTokens--;
-      this.log.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
-      this.#startConnection(conn as Deno.TcpConn, false, true);
+      this.#floodLog.info(`->[${addrString(conn.remoteAddr)}] connection accepted`);
+      this.#pacer.admit((conn.remoteAddr as Deno.NetAddr).hostname, conn);
     }
   }
 
-  /** Milliseconds until an accept token is available (0: one is). */
-  #acceptTokenWait(): number {
+  /**
+   * Whether `ip` is the address of a peer we know: one we have an established connection to,
+   * one another peer lists a connection to, or a direct target. Collected at most once a
+   * second. (Without a password anyone can become such a peer; this only keeps real peers
+   * from queueing behind a stranger's flood.)
+   */
+  #isKnownAddress(ip: string): boolean {
     const now = Date.now();
-    if (this.#acceptRefill === 0) this.#acceptRefill = now;
-    const earned = Math.floor((now - this.#acceptRefill) / ACCEPT_TOKEN_MS);
-    if (earned > 0) {
-      this.#acceptTokens = Math.min(ACCEPT_MAX_TOKENS, this.#acceptTokens + earned);
-      this.#acceptRefill += earned * ACCEPT_TOKEN_MS;
+    if (now - this.#knownAddressesAt >= KNOWN_ADDRESSES_MAX_AGE_MS) {
+      this.#knownAddressesAt = now;
+      const known = new Set<string>();
+      for (const c of this.#connections.values()) {
+        if (c.established) known.add(hostOf(c.remoteTCPAddr));
+      }
+      for (const p of this.peers.all()) {
+        if (p.name === this.ourName) continue;
+        for (const c of p.connections.values()) known.add(hostOf(c.remoteTCPAddr));
+      }
+      for (const peer of this.connectionMaker.directPeers()) {
+        try {
+          known.add(parsePeerAddress(peer).host.replace(/^\[(.*)\]$/, "$1"));
+        } catch { /* not an address */ }
+      }
+      this.#knownAddresses = known;
     }
-    return this.#acceptTokens > 0 ? 0 : this.#acceptRefill + ACCEPT_TOKEN_MS - now;
+    return this.#knownAddresses.has(ip);
   }
 
   #dial(address: string, acceptNewPeer: boolean): void {
@@ -683,6 +740,19 @@ export function goDialError(address: string, e: Error): string {
     (c) => c.toLowerCase(),
   );
   return `dial tcp :0->${address}: connect: ${detail}`;
+}
+
+/** The host part of `host:port` (`[v6]:port` gives the bare v6 address). */
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(":");
+  const host = i < 0 ? address : address.slice(0, i);
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* closed */ }
 }
 
 function addrString(a: Deno.Addr): string {

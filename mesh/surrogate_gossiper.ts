@@ -23,12 +23,23 @@ export class SurrogateGossipData implements GossipData {
 
 /** How long a gossip message counts as already seen (one gossip interval). */
 export const SURROGATE_DEDUP_MS = 30_000;
+/**
+ * Most bytes of messages a surrogate keeps for duplicate suppression; the oldest go first.
+ * Without a bound, a peer sending large messages on made-up channels leaves them all in memory.
+ */
+export const SURROGATE_DEDUP_MAX_BYTES = 256 * 1024;
 
 /** Relays a channel it does not understand. */
 export class SurrogateGossiper implements Gossiper {
   #seen: { hash: bigint; bytes: Uint8Array; at: number }[] = [];
+  #seenBytes = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Bytes held for duplicate suppression (at most {@link SURROGATE_DEDUP_MAX_BYTES}). */
+  get heldBytes(): number {
+    return this.#seenBytes;
+  }
 
   onGossipUnicast(_sender: PeerName, _message: Uint8Array): void {}
 
@@ -36,17 +47,32 @@ export class SurrogateGossiper implements Gossiper {
     return new SurrogateGossipData([update]);
   }
 
+  /** Nothing of its own to gossip; forgets what is too old to be a duplicate (run periodically). */
   gossip(): GossipData | null {
+    this.#forget(this.now());
     return null;
   }
 
   onGossip(update: Uint8Array): GossipData | null {
     const now = this.now();
-    this.#seen = this.#seen.filter((s) => now - s.at < SURROGATE_DEDUP_MS);
+    this.#forget(now);
     const hash = fnv64a(update);
     if (this.#seen.some((s) => s.hash === hash && equalBytes(s.bytes, update))) return null;
-    this.#seen.push({ hash, bytes: update, at: now });
+    // A copy: `update` may be a view of a much larger receive buffer, which it would pin.
+    this.#seen.push({ hash, bytes: update.slice(), at: now });
+    this.#seenBytes += update.length;
+    while (this.#seenBytes > SURROGATE_DEDUP_MAX_BYTES && this.#seen.length > 1) {
+      this.#seenBytes -= this.#seen.shift()!.bytes.length;
+    }
     return new SurrogateGossipData([update]);
+  }
+
+  #forget(now: number): void {
+    let i = 0;
+    while (i < this.#seen.length && now - this.#seen[i].at >= SURROGATE_DEDUP_MS) {
+      this.#seenBytes -= this.#seen[i++].bytes.length;
+    }
+    if (i > 0) this.#seen = this.#seen.slice(i);
   }
 }
 

@@ -33,6 +33,7 @@ import type { WeaverConfig } from "./config.ts";
 import { fastdpPeers, networkRouterMesh } from "./mesh_views.ts";
 import { describeOptions, resolvePeerName } from "./peer_identity.ts";
 import { dnsRoutes } from "../dns/http.ts";
+import { MEMORY_TRIM_INTERVAL_MS, releaseFreedMemory } from "../sys/memory.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 import { routerOps } from "./router_ops.ts";
 
@@ -74,7 +75,13 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   {
     await using weaver = await startWeaver(config, { ...opts, onStop: stop });
     opts.onReady?.(weaver.mesh);
-    await stopped.promise;
+    // Bursts (floods of connections, a forming mesh) otherwise leave RSS at their high-water mark.
+    const trimTimer = setInterval(releaseFreedMemory, MEMORY_TRIM_INTERVAL_MS);
+    try {
+      await stopped.promise;
+    } finally {
+      clearInterval(trimTimer);
+    }
   }
   log.info("*** exiting");
 }

@@ -10,7 +10,11 @@ import { type HandshakeResult, performHandshake } from "../mesh/handshake.ts";
 import { encodeMessage, ProtocolTag } from "../mesh/messages.ts";
 import { NullOverlay } from "../mesh/overlay.ts";
 import { encodeProtocolHeader } from "../mesh/protocol_header.ts";
-import { MeshRouter } from "../mesh/router.ts";
+import { MAX_SURROGATE_CHANNELS, MeshRouter } from "../mesh/router.ts";
+import { encodeBroadcastBody, encodeGossipBody } from "../mesh/gossip_envelope.ts";
+import { encodeTopology } from "../mesh/topology_codec/codec.ts";
+import { formatPeerName } from "../lib/peer_name.ts";
+import { ACCEPT_MAX_WAITING_PER_ADDRESS } from "../mesh/accept_pacer.ts";
 import { HeldPort } from "./harness/loopback.ts";
 import { waitUntil } from "./harness/wait.ts";
 
@@ -300,5 +304,99 @@ Deno.test("hostile: a burst of 100 connections is paced by the accept rate limit
   const times = firstBytes.map((o) => o.ms).sort((a, b) => a - b);
   assert.ok(times[19] < 1_000, `the bucket's 20 were accepted at once (${times[19]} ms)`);
   assert.ok(times[99] >= 80 * 50 * 0.8, `the rest were paced (last at ${times[99]} ms)`);
+  await arena.assertLegitConnects();
+});
+
+Deno.test("hostile: 300 idle connections from one address do not delay a real peer", async () => {
+  // Go's global accept bucket would take 14 s to reach the peer's connection behind these.
+  await using arena = new Arena();
+  const idle = await Promise.all(
+    Array.from(
+      { length: 300 },
+      () => Deno.connect({ hostname: "127.0.0.1", port: arena.port }).catch(() => undefined),
+    ),
+  );
+  try {
+    await waitFor("the flood to be accepted or waiting", () => arena.victim.r.acceptsWaiting > 0);
+    const started = Date.now();
+    await arena.assertLegitConnects();
+    const took = Date.now() - started;
+    assert.ok(took < 3_000, `the real peer took ${took} ms`);
+    assert.ok(arena.victim.r.acceptsWaiting > 0, "the flood is still paced");
+    assert.ok(
+      arena.victim.r.acceptsWaiting <= ACCEPT_MAX_WAITING_PER_ADDRESS,
+      `${arena.victim.r.acceptsWaiting} waiting: beyond the waiting room connections are closed`,
+    );
+  } finally {
+    for (const c of idle) c?.close();
+  }
+});
+
+Deno.test("hostile: 60 handshaken sessions with made-up peers and channels leave nothing behind", async () => {
+  await using arena = new Arena();
+  const victim = arena.victim.r;
+  const channelsBefore = victim.channelCount;
+  for (let i = 0; i < 60; i++) {
+    const { conn } = await arena.dial();
+    const name = 0x02000000b000n + BigInt(i);
+    const { writer } = await introduce(conn, {
+      ...ATTACKER_FEATURES,
+      Name: formatPeerName(name),
+      UID: String(1000 + i),
+      ConnID: String(5000 + i),
+    });
+    // Its own entry and a made-up neighbour, then a large message on a made-up channel.
+    const fake = 0x03000000b000n + BigInt(i);
+    const peer = (n: bigint) => ({
+      name: n,
+      nickName: "x",
+      uid: 77n,
+      version: 2n,
+      shortID: 9,
+      hasShortID: true,
+    });
+    const link = (n: bigint) => ({
+      name: n,
+      remoteTCPAddr: `127.0.0.9:${arena.port}`,
+      outbound: true,
+      established: true,
+    });
+    const topology = encodeTopology([
+      { peer: peer(name), connections: [link(fake)] },
+      { peer: peer(fake), connections: [link(name)] },
+    ]);
+    const messages = [
+      encodeMessage(
+        ProtocolTag.Gossip,
+        encodeGossipBody({ channel: "topology", sender: name, payload: topology }),
+      ),
+      encodeMessage(
+        ProtocolTag.Gossip,
+        encodeGossipBody({
+          channel: `made-up-${i}`,
+          sender: name,
+          payload: new Uint8Array(50_000),
+        }),
+      ),
+      encodeMessage(
+        ProtocolTag.GossipBroadcast,
+        encodeBroadcastBody({ channel: `cast-${i}`, origin: name, payload: new Uint8Array(100) }),
+      ),
+    ];
+    for (const m of messages) await writeAll(conn, writer.frame(m));
+    await sleep(5);
+    conn.close();
+  }
+  await waitFor(
+    "every hostile peer to be gone",
+    () => victim.connections().length === 0 && victim.peers.size === 1,
+    10_000,
+  );
+  assert.ok(
+    victim.channelCount <= channelsBefore + MAX_SURROGATE_CHANNELS,
+    `${victim.channelCount} gossip channels (${channelsBefore} before)`,
+  );
+  assert.equal(victim.acceptsWaiting, 0);
+  assert.deepEqual(victim.connectionMaker.status(), [], "no target left from made-up peers");
   await arena.assertLegitConnects();
 });

@@ -94,6 +94,7 @@ export type SleeveDrop =
   | "auth"
   | "replay"
   | "misaddressed"
+  | "foreignSource"
   | "staleHeartbeat"
   | "dataFrame"
   | "tooBig"
@@ -425,6 +426,11 @@ export class SleeveForwarder implements OverlayForwarder {
       pos = NAME_SIZE;
       end = bytes.length;
     }
+    // Unencrypted, the sender name proves nothing: anyone can write it. Only heartbeats (which
+    // carry the connection's UID, exchanged over TCP) are taken from elsewhere; everything else
+    // only from the address this forwarder talks to. Sealed datagrams prove their sender.
+    const fromRemote = this.#cipher !== null ||
+      (this.#remote !== null && this.#remote.is(fromIp, fromPort));
     while (pos < end) {
       if (end - pos < FRAME_HEADER_SIZE) return this.#host.count("malformed");
       const length = (plain[pos + 12] << 8) | plain[pos + 13];
@@ -438,9 +444,13 @@ export class SleeveForwarder implements OverlayForwarder {
           peerNameKey(plain, pos + 6) !== this.#localKey
         ) {
           this.#host.count("misaddressed");
+        } else if (!fromRemote && length !== HEARTBEAT_SIZE) {
+          this.#host.count("foreignSource");
         } else {
           this.#onSpecial(plain.subarray(start, start + length), fromIp, fromPort);
         }
+      } else if (!fromRemote) {
+        this.#host.count("foreignSource");
       } else {
         this.#deliver(plain, pos, start, length);
       }

@@ -19,6 +19,7 @@
  */
 import { type Clock, realClock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/log.ts";
+import { rateLimitedLogger } from "../../lib/log_limit.ts";
 import { formatPeerName, type PeerName } from "../../lib/peer_name.ts";
 import type { OverlayConnection, OverlayConnectionParams } from "../../mesh/overlay.ts";
 import { UdpAddr, UdpSocket } from "../../sys/udp.ts";
@@ -108,6 +109,7 @@ export type SleeveDiagnostics = {
 export class SleeveOverlay implements NetworkOverlay {
   readonly #opts: SleeveOverlayOptions;
   readonly #host: ForwarderHost;
+  readonly #log: Logger;
   #socket: UdpSocket | null = null;
   #train: DatagramTrain | null = null;
   #trainFlushScheduled = false;
@@ -129,6 +131,7 @@ export class SleeveOverlay implements NetworkOverlay {
     auth: 0,
     replay: 0,
     misaddressed: 0,
+    foreignSource: 0,
     staleHeartbeat: 0,
     dataFrame: 0,
     tooBig: 0,
@@ -142,10 +145,12 @@ export class SleeveOverlay implements NetworkOverlay {
     }
     this.#opts = opts;
     const key: ForwardKey = { srcPeer: 0n, dstPeer: 0n };
+    // Datagrams and frames cause lines (ICMP sent, too big, dropped): at a bounded rate.
+    this.#log = rateLimitedLogger(opts.log);
     this.#host = {
       localPeer: opts.localPeer,
       localName: peerNameBytes(opts.localPeer),
-      log: opts.log,
+      log: this.#log,
       clock: opts.clock ?? realClock,
       timing: { ...SLEEVE_TIMING, ...opts.timing },
       sendBuffer: new Uint8Array(BUFFER_SIZE),
@@ -188,7 +193,7 @@ export class SleeveOverlay implements NetworkOverlay {
     }
     this.#train = new DatagramTrain(this.#socket);
     this.#socket.startReceiving((bytes, ip, port) => this.#receive(bytes, ip, port), {
-      onError: (e) => this.#opts.log.warn(`sleeve: dropping datagram: ${e}`),
+      onError: (e) => this.#log.warn(`sleeve: dropping datagram: ${e}`),
     });
     return Promise.resolve();
   }

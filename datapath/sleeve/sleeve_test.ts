@@ -11,7 +11,7 @@ import type { ForwardKey, FrameConsumer, OverlayForwarder } from "../datapath.ts
 import { OverlaySwitch } from "../overlay_switch.ts";
 import { SleeveCipher } from "./crypto.ts";
 import { internetChecksum } from "./ipv4.ts";
-import { encodeFrames, heartbeatFrame } from "./packet.ts";
+import { encodeFrames, fragTestFrame, heartbeatFrame, mtuTestFrame } from "./packet.ts";
 import { SleeveOverlay, type SleeveOverlayOptions } from "./sleeve.ts";
 import { FakeClock } from "../../lib/fake_clock.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
@@ -141,6 +141,7 @@ async function makePair(options: PairOptions = {}): Promise<[Side, Side] & Async
   return pair;
 }
 
+const NOT_BC = { fromBroadcast: false };
 const verified = (s: Side) => s.conn.attrs().mtu !== undefined;
 
 labTest(
@@ -393,7 +394,7 @@ Deno.test("SleeveOverlay counts and drops hostile unencrypted datagrams", async 
     hb(B, A, CONN_UID).subarray(0, 30), // truncated frame
     hb(B, A, CONN_UID + 1n), // stale connUID
     hb(B, 0x0c0000000003n, CONN_UID), // not addressed to us
-    encodeFrames(B, [{ src: B, dst: A, frame: data }]), // data frame, no consumer
+    encodeFrames(B, [{ src: B, dst: A, frame: data }]), // data frame, not from B's address
     encodeFrames(B, [{ src: B, dst: A, frame: new Uint8Array(13) }]), // shorter than Ethernet
   ]);
   await waitFor(
@@ -404,8 +405,36 @@ Deno.test("SleeveOverlay counts and drops hostile unencrypted datagrams", async 
   assert.equal(after.unknownSender - before.unknownSender, 1);
   assert.equal(after.staleHeartbeat - before.staleHeartbeat, 1);
   assert.equal(after.misaddressed - before.misaddressed, 1);
-  assert.equal(after.dataFrame - before.dataFrame, 1);
+  assert.equal(after.foreignSource - before.foreignSource, 1);
   assert.equal(a.errors.length, 0);
+  assert.equal(a.established, 1);
+});
+
+Deno.test("SleeveOverlay takes unencrypted frames with a peer's name only from that peer's address", async () => {
+  await using pair = await makePair();
+  const [a, b] = pair;
+  await waitFor("established", () => a.established === 1 && b.established === 1);
+  await new Promise((r) => setTimeout(r, 50)); // let the probes and tests settle
+  const before = a.overlay.diagnostics().dropped;
+  const sentBefore = a.sent.length;
+  // A third party (another address) writes B's name on data frames, a fragmentation test and
+  // an MTU probe: none is delivered or answered.
+  const forged = ipFrame(100, false, 0x66);
+  await sendRaw(a.port, [
+    encodeFrames(B, [{ src: B, dst: A, frame: forged }]),
+    encodeFrames(B, [{ src: B, dst: A, frame: forged }, { src: B, dst: A, frame: forged }]),
+    encodeFrames(B, [{ src: B, dst: A, frame: fragTestFrame() }]),
+    encodeFrames(B, [{ src: B, dst: A, frame: mtuTestFrame(1000) }]),
+  ]);
+  await waitFor("forgeries counted", () => {
+    return a.overlay.diagnostics().dropped.foreignSource - before.foreignSource === 5;
+  });
+  assert.equal(a.consumer.frames.length, 0, "no forged frame delivered");
+  assert.equal(a.sent.length, sentBefore, "no FragmentationReceived or PMTUVerified sent");
+  // B itself still gets through.
+  assert.equal(b.conn.forward({ srcPeer: B, dstPeer: A }, ipFrame(100, false, 0x77), NOT_BC), true);
+  await waitFor("B's frame delivered", () => a.consumer.frames.length === 1);
+  assert.equal(a.consumer.frames[0].frame[99], 0x77);
   assert.equal(a.established, 1);
 });
 
