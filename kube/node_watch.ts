@@ -73,13 +73,18 @@ export async function watchNodes(o: NodeWatchOptions): Promise<void> {
   let rv: string | undefined;
   let delay = o.backoffMs ?? 500;
   let outage = false;
+  const reached = () => {
+    if (outage) o.log.info(`Kubernetes API reachable again; watching Nodes`);
+    outage = false;
+    delay = o.backoffMs ?? 500;
+  };
   while (!o.signal.aborted) {
     try {
-      if (rv === undefined) rv = await relist(o, nodes);
-      rv = await follow(o, nodes, rv);
-      if (outage) o.log.info(`Kubernetes API reachable again; watching Nodes`);
-      outage = false;
-      delay = o.backoffMs ?? 500;
+      if (rv === undefined) {
+        rv = await relist(o, nodes);
+        reached();
+      }
+      rv = await follow(o, nodes, rv, reached);
     } catch (e) {
       if (o.signal.aborted) break;
       if (!(e instanceof KubeApiError)) throw e;
@@ -120,6 +125,7 @@ async function follow(
   o: NodeWatchOptions,
   nodes: Map<string, KubeNode>,
   from: string,
+  reached: () => void,
 ): Promise<string> {
   let rv = from;
   const stream = o.client.watch<KubeNode>(NODES, {
@@ -128,6 +134,7 @@ async function follow(
     signal: o.signal,
   });
   for await (const e of stream) {
+    reached();
     if (e.type === "ERROR") {
       const s = e.object as unknown as { code?: number; reason?: string; message?: string };
       throw new KubeApiError(
