@@ -15,6 +15,7 @@
 import { formatPeerName } from "../lib/peer_name.ts";
 import type { IpamState } from "../ipam/store.ts";
 import type { RouterState } from "../router/state_store.ts";
+import type { PeerInfo } from "./peer_list.ts";
 import { readWeaveState, type WeaveState, WeaveStateError } from "./weave_state.ts";
 
 /** What our router persists, made from Weave's state. */
@@ -30,6 +31,38 @@ export interface AdoptedState {
 /** Weave's state file for a `DB_PREFIX` (Weave appends `data.db` to the prefix). */
 export function weaveStatePath(dbPrefix: string): string {
   return `${dbPrefix}data.db`;
+}
+
+/** Whether to take Weave's state over, and why not. */
+export type UpgradeDecision = { adopt: true } | { adopt: false; reason: string };
+
+/**
+ * Whether Weave's state may be taken over (pure), as Weave's launch.sh
+ * decided whether to keep it: once kube-utils' reclaim was in use on the
+ * node (flag `peer-reclaim`), a peer name missing from the ConfigMap's peer
+ * list means another peer reclaimed its ranges — using the old ring would
+ * clash with theirs, so the state is not used (and left in place).
+ *
+ * @example
+ * ```ts
+ * import { upgradeDecision } from "./upgrade.ts";
+ * const state = {
+ *   version: [1, 0] as [number, number], peerName: 1n, owned: new Map(), directPeers: [],
+ *   flags: new Map([["peer-reclaim", "ok"]]),
+ * };
+ * upgradeDecision(state, [{ PeerName: "00:00:00:00:00:01", NodeName: "n1" }]); // { adopt: true }
+ * ```
+ */
+export function upgradeDecision(state: WeaveState, peerList: readonly PeerInfo[]): UpgradeDecision {
+  const name = formatPeerName(state.peerName);
+  if (!state.flags.has("peer-reclaim") || peerList.some((p) => p.PeerName === name)) {
+    return { adopt: true };
+  }
+  return {
+    adopt: false,
+    reason:
+      `peer ${name} is not in the peer list of ConfigMap kube-system/weave-net: another peer reclaimed its ranges, so this node starts afresh`,
+  };
 }
 
 /**

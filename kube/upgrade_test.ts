@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeIpamState, encodeIpamState } from "../ipam/store.ts";
 import { parseState } from "../router/state_store.ts";
-import { adoptWeaveState, loadWeaveState, weaveStatePath } from "./upgrade.ts";
+import { adoptWeaveState, loadWeaveState, upgradeDecision, weaveStatePath } from "./upgrade.ts";
 import { readWeaveState, WeaveStateError } from "./weave_state.ts";
 
 const fixture = new URL("../testdata/state-boltdb/h1-weavedata.db", import.meta.url);
@@ -28,6 +28,7 @@ Deno.test("adoptWeaveState of a router that never had a ring leaves the ring out
     peerName: 5n,
     owned: new Map(),
     directPeers: [],
+    flags: new Map(),
   });
   assert.equal("ring" in adopted.ipam, false);
   assert.equal(adopted.router.peerName, "00:00:00:00:00:05");
@@ -55,4 +56,19 @@ Deno.test("loadWeaveState reads <prefix>data.db, is absent without it and leaves
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("upgradeDecision: not taken over once reclaim was in use and our peer left the list", () => {
+  const weave = readWeaveState(Deno.readFileSync(fixture));
+  const me = { PeerName: "02:00:00:00:00:01", NodeName: "n1" };
+  const other = { PeerName: "02:00:00:00:00:02", NodeName: "n2" };
+  // The fixture comes from routers outside Kubernetes: no flag, always taken over.
+  assert.equal(weave.flags.size, 0);
+  assert.deepEqual(upgradeDecision(weave, []), { adopt: true });
+  const flagged = { ...weave, flags: new Map([["peer-reclaim", "ok"]]) };
+  assert.deepEqual(upgradeDecision(flagged, [other, me]), { adopt: true });
+  const no = upgradeDecision(flagged, [other]);
+  assert.equal(no.adopt, false);
+  assert.match((no as { reason: string }).reason, /peer 02:00:00:00:00:01 is not in the peer list/);
+  assert.equal(upgradeDecision(flagged, []).adopt, false);
 });

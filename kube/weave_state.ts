@@ -6,7 +6,9 @@
  * (`*ring.Ring`, the same gob type IPAM gossips), `ownedAddresses`
  * (`map[string]ownedData{IsContainer bool; Cidrs []address.CIDR{Addr
  * uint32; PrefixLen int}}`) and `directPeers` (`[]string`, the targets of
- * `weave connect`).
+ * `weave connect`); `weaveutil set-db-flag` adds `flag:<name>` keys (a gob
+ * string each: launch.sh sets `flag:peer-reclaim` to `ok` once kube-utils'
+ * reclaim is in use).
  *
  * All or nothing: {@link decodeWeaveState} either returns every part or
  * throws a {@link WeaveStateError}; a value with trailing bytes, a ring
@@ -39,6 +41,8 @@ export interface WeaveState {
   owned: Map<string, OwnedData>;
   /** The persisted connect targets (`directPeers`). */
   directPeers: string[];
+  /** `flag:<name>` keys by name (`peer-reclaim` → `ok`). */
+  flags: Map<string, string>;
 }
 
 /** Weave's state file cannot be used (damaged, truncated, or of an unknown version). */
@@ -166,8 +170,15 @@ export function decodeWeaveState(top: Map<string, Uint8Array>): WeaveState {
     peerName: decodePeerName(name),
     owned: owned ? decodeOwned(owned) : new Map(),
     directPeers: peers ? decodeDirectPeers(peers) : [],
+    flags: new Map(),
   };
   if (ring) state.ring = decodeWeaveRing(ring);
+  for (const [key, bytes] of top) {
+    if (!key.startsWith("flag:")) continue;
+    const v = single(key, bytes);
+    if (typeof v !== "string") throw new WeaveStateError(`Cannot decode "${key}": not a string`);
+    state.flags.set(key.slice(5), v);
+  }
   return state;
 }
 

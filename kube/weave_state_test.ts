@@ -158,3 +158,13 @@ Deno.test("readWeaveState: no single damaged byte of the bucket makes it throw a
   }
   assert.ok(refused > 0);
 });
+
+Deno.test("decodeWeaveState reads weaveutil's flag: keys as strings", () => {
+  const top = readBoltBucket(read("h1-weavedata.db"), "top")!;
+  // gob of the string "ok": length 5, type id string (12 → 6), singleton 0, length 2, "ok".
+  const ok = Uint8Array.of(5, 0x0c, 0, 2, 0x6f, 0x6b);
+  const s = decodeWeaveState(new Map(top).set("flag:peer-reclaim", ok));
+  assert.deepEqual([...s.flags], [["peer-reclaim", "ok"]]);
+  const bad = new Map(top).set("flag:x", top.get("peername")!);
+  assert.throws(() => decodeWeaveState(bad), /"flag:x": not a string/);
+});
