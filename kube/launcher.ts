@@ -114,9 +114,10 @@ export async function runKubeLaunch(s: LauncherSeams): Promise<number> {
       return 1;
     }
   }
-  const peerName = await takeOver(s, config);
-  const peers = await initialPeers(s, config);
+  const taken = await takeOver(s, config);
+  const peers = await initialPeers(s, config, taken?.targets ?? []);
   if (!peers) return 0; // stopped while waiting
+  const peerName = taken?.peerName;
   const router = s.startRouter(routerLaunch(config, { ...peers, peerName, password }));
   const stopRouter = () => router.stop();
   s.signal.addEventListener("abort", stopRouter, { once: true });
@@ -131,8 +132,11 @@ export async function runKubeLaunch(s: LauncherSeams): Promise<number> {
   return code;
 }
 
-/** Step 2: our peer name when Weave's state was taken over. */
-async function takeOver(s: LauncherSeams, config: LaunchConfig): Promise<string | undefined> {
+/** Step 2: our peer name and Weave's connect targets when its state was taken over. */
+async function takeOver(
+  s: LauncherSeams,
+  config: LaunchConfig,
+): Promise<{ peerName: string; targets: string[] } | undefined> {
   let weave;
   try {
     if (await s.hasOwnState(config)) return undefined;
@@ -163,13 +167,18 @@ async function takeOver(s: LauncherSeams, config: LaunchConfig): Promise<string 
       adopted.ipam.ring ? adopted.ipam.ring.entries.length : 0
     } ring entries`,
   );
-  return adopted.router.peerName;
+  return { peerName: adopted.router.peerName!, targets: adopted.targets };
 }
 
-/** Step 3. Undefined only when stopped while waiting. */
+/**
+ * Step 3. Without the API, the last peers saved, else Weave's persisted
+ * connect targets (the peers the Go router last knew). Undefined only when
+ * stopped while waiting.
+ */
 async function initialPeers(
   s: LauncherSeams,
   config: LaunchConfig,
+  weaveTargets: readonly string[],
 ): Promise<KubePeers | undefined> {
   if (config.kubePeers) return peersFromList(config.kubePeers, s.ownAddresses());
   let delay = s.retryMs ?? 1000;
@@ -182,7 +191,8 @@ async function initialPeers(
       await s.saveLastPeers(config, peers);
       return peers;
     } catch (e) {
-      const last = await s.loadLastPeers(config).catch(() => undefined);
+      const last = (await s.loadLastPeers(config).catch(() => undefined)) ??
+        (weaveTargets.length ? peersFromList(weaveTargets, s.ownAddresses()) : undefined);
       if (last) {
         s.log.warn(
           `Cannot list Nodes (${

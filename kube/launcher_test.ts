@@ -218,6 +218,30 @@ Deno.test("runKubeLaunch: first start on Weave Net's state takes over its peer n
   }
 });
 
+Deno.test("runKubeLaunch: upgrade with the API down starts with the Go router's connect targets", async () => {
+  await using api = StandInApi.create({ up: false });
+  const dir = await Deno.makeTempDir({ prefix: "weave-kube-launch-" });
+  try {
+    await Deno.copyFile(
+      new URL("../testdata/state-boltdb/h2-weavedata.db", import.meta.url),
+      `${dir}/weave-netdata.db`,
+    );
+    const t = seams(api, { HOSTNAME: "n2", DB_PREFIX: `${dir}/weave-net` });
+    const run = runKubeLaunch(t.s);
+    await waitFor(() => t.calls.launches.length === 1, "the router started");
+    const args = t.calls.launches[0].args;
+    assert.ok(args.includes("--name=02:00:00:00:00:02"));
+    // h2 knew h1 (192.0.2.1): that is us here (ownAddresses), so no peer is dialled.
+    assert.deepEqual(args.slice(-2), ["--ipalloc-init=consensus=1", "--conn-limit=200"]);
+    assert.ok(t.log.lines.some((l) => /Cannot check the peer list/.test(l)));
+    t.stop();
+    assert.equal(await run, 0);
+    t.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runKubeLaunch: the password from a mounted file goes to the router's environment", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weave-kube-pw-" });
   try {
