@@ -20,6 +20,7 @@ import { dnsLookupCommand } from "./dns_lookup.ts";
 import { dnsRemoveCommand } from "./dns_remove.ts";
 import { forgetCommand } from "./forget.ts";
 import { type CliIo, type CommandContext, systemIo } from "./io.ts";
+import { kubeLaunchCommand } from "./kube_launch.ts";
 import { launchCommand } from "./launch.ts";
 import { reportCommand } from "./report.ts";
 import { resetCommand } from "./reset.ts";
@@ -40,6 +41,7 @@ const COMMANDS = [
   dnsRemoveCommand,
   dnsLookupCommand,
   launchCommand,
+  kubeLaunchCommand,
   stopCommand,
   resetCommand,
   connectCommand,

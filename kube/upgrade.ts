@@ -13,7 +13,7 @@
  * @module
  */
 import { formatPeerName } from "../lib/peer_name.ts";
-import type { IpamState } from "../ipam/store.ts";
+import type { IpamState } from "../ipam/mod.ts";
 import type { RouterState } from "../router/state_store.ts";
 import type { PeerInfo } from "./peer_list.ts";
 import { readWeaveState, type WeaveState, WeaveStateError } from "./weave_state.ts";

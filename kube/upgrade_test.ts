@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeIpamState, encodeIpamState } from "../ipam/store.ts";
+import { decodeIpamState, encodeIpamState } from "../ipam/mod.ts";
 import { parseState } from "../router/state_store.ts";
 import { adoptWeaveState, loadWeaveState, upgradeDecision, weaveStatePath } from "./upgrade.ts";
 import { readWeaveState, WeaveStateError } from "./weave_state.ts";

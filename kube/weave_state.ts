@@ -22,7 +22,7 @@ import type { PeerName } from "../lib/peer_name.ts";
 import { decodeRing } from "../ipam/gossip_codec.ts";
 import type { RingData } from "../ipam/ring.ts";
 import { checkEntries } from "../ipam/ring_entries.ts";
-import type { OwnedData } from "../ipam/store.ts";
+import type { OwnedData } from "../ipam/mod.ts";
 import { readBoltBucket } from "./boltdb.ts";
 
 /** The bucket Weave keeps everything in. */
