@@ -73,6 +73,7 @@ export function upgradeDecision(state: WeaveState, peerList: readonly PeerInfo[]
  * import { adoptWeaveState } from "./upgrade.ts";
  * const adopted = adoptWeaveState({
  *   version: [1, 0], peerName: 0x020000000001n, owned: new Map(), directPeers: ["192.0.2.9"],
+ *   flags: new Map(),
  * });
  * adopted.router.peerName; // "02:00:00:00:00:01"
  * ```
