@@ -39,6 +39,9 @@ export interface StandInOptions {
   bookmarkMs?: number;
   /** Events kept for watches (default 1000). */
   historyLimit?: number;
+  /** Address and port to listen on (default 127.0.0.1 and a free port). */
+  hostname?: string;
+  port?: number;
 }
 
 /** One request as the server saw it. */
@@ -59,6 +62,7 @@ interface Route {
 export class StandInApi {
   readonly store: KubeStore;
   readonly port: number;
+  readonly hostname: string;
   /** Every request answered, in order. */
   readonly requests: RequestRecord[] = [];
   #tokens: Set<string>;
@@ -67,26 +71,31 @@ export class StandInApi {
   #watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   #storm = 0;
 
-  private constructor(port: number, options: StandInOptions) {
+  private constructor(hostname: string, port: number, options: StandInOptions) {
+    this.hostname = hostname;
     this.port = port;
     this.store = new KubeStore({ historyLimit: options.historyLimit });
     this.#tokens = new Set(options.tokens ?? ["test-token"]);
     this.#bookmarkMs = options.bookmarkMs ?? 500;
   }
 
-  /** Creates the server on a free loopback port. */
+  /** Creates the server (by default on a free loopback port). */
   static create(options: StandInOptions = {}): StandInApi {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
-    const api = new StandInApi(port, options);
+    const hostname = options.hostname ?? "127.0.0.1";
+    let port = options.port;
+    if (port === undefined) {
+      const probe = Deno.listen({ hostname, port: 0 });
+      port = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+    }
+    const api = new StandInApi(hostname, port, options);
     if (options.up ?? true) api.up();
     return api;
   }
 
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://<hostname>:<port>`. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.hostname}:${this.port}`;
   }
 
   /** Starts answering (again) on the same port. */
@@ -94,7 +103,7 @@ export class StandInApi {
     if (this.#server) return;
     this.#server = Deno.serve(
       {
-        hostname: "127.0.0.1",
+        hostname: this.hostname,
         port: this.port,
         onListen() {},
         onError: () => new Response(null, { status: 500 }),
