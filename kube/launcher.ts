@@ -122,12 +122,20 @@ export async function runKubeLaunch(s: LauncherSeams): Promise<number> {
   const stopRouter = () => router.stop();
   s.signal.addEventListener("abort", stopRouter, { once: true });
   const control = s.router(config);
+  // The Kubernetes side ends with the router too (it exited by itself: the pod restarts us).
+  const running = new AbortController();
+  const end = () => running.abort();
+  s.signal.addEventListener("abort", end, { once: true });
   const follow = (async () => {
-    while (!s.signal.aborted && !(await control.ready())) await sleep(250, s.signal);
-    if (!s.signal.aborted) await afterStart(s, config, control);
+    const signal = running.signal;
+    while (!signal.aborted && !(await control.ready())) await sleep(250, signal);
+    if (!signal.aborted) await afterStart(s, config, control, signal);
   })();
   const code = await router.exited;
+  end();
   s.signal.removeEventListener("abort", stopRouter);
+  s.signal.removeEventListener("abort", end);
+  if (!s.signal.aborted) s.log.warn(`The router exited with code ${code}`);
   await follow.catch((e) => s.log.error(`Kubernetes side stopped: ${(e as Error).message}`));
   return code;
 }
@@ -224,11 +232,12 @@ function currentPeers(
   return peersFromNodes(nodes, { addresses: s.ownAddresses(), nodeName: config.hostname });
 }
 
-/** Steps 5 and 6. */
+/** Steps 5 and 6, until `signal` aborts. */
 async function afterStart(
   s: LauncherSeams,
   config: LaunchConfig,
   router: RouterControl,
+  signal: AbortSignal,
 ): Promise<void> {
   await s.installCni(config).catch((e) =>
     s.log.error(`Cannot install the CNI plugin: ${e.message}`)
@@ -270,7 +279,7 @@ async function afterStart(
   await watchNodes({
     client,
     log: s.log,
-    signal: s.signal,
+    signal,
     onChange(nodes, change) {
       const peers = currentPeers(s, config, nodes.values());
       const key = peers.peers.join(" ");

@@ -35,6 +35,7 @@ function seams(api: StandInApi | undefined, env: Record<string, string>) {
     cni: 0,
   };
   let lastPeers: KubePeers | undefined;
+  let exitRouter: (code: number) => void = () => {};
   const client = api ? new KubeClient({ server: api.url, token: "test-token" }) : undefined;
   const s: LauncherSeams = {
     env,
@@ -45,6 +46,7 @@ function seams(api: StandInApi | undefined, env: Record<string, string>) {
       calls.launches.push(launch);
       let exit!: (code: number) => void;
       const exited = new Promise<number>((r) => (exit = r));
+      exitRouter = (code) => exit(code);
       return { exited, stop: () => exit(0) };
     },
     router: () => ({
@@ -84,6 +86,7 @@ function seams(api: StandInApi | undefined, env: Record<string, string>) {
     log,
     calls,
     setLastPeers: (p: KubePeers) => (lastPeers = p),
+    routerExits: (code: number) => exitRouter(code),
     stop: () => ac.abort(),
     close: () => client?.close(),
   };
@@ -263,4 +266,17 @@ Deno.test("runKubeLaunch: the password from a mounted file goes to the router's 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("runKubeLaunch: a router that exits by itself ends the launcher with its code", async () => {
+  await using api = StandInApi.create({ bookmarkMs: 50 });
+  api.store.create("nodes", undefined, node("n1", "192.0.2.1"));
+  api.store.create("nodes", undefined, node("n2", "192.0.2.2"));
+  const t = seams(api, { HOSTNAME: "n1" });
+  const run = runKubeLaunch(t.s);
+  await waitFor(() => t.calls.connects.length > 0, "the launcher following the Nodes");
+  t.routerExits(3);
+  assert.equal(await run, 3);
+  assert.ok(t.log.lines.some((l) => /The router exited with code 3/.test(l)));
+  t.close();
 });
