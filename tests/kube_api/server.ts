@@ -42,6 +42,8 @@ export interface StandInOptions {
   /** Address and port to listen on (default 127.0.0.1 and a free port). */
   hostname?: string;
   port?: number;
+  /** PEM certificate chain and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** One request as the server saw it. */
@@ -70,6 +72,7 @@ export class StandInApi {
   #bookmarkMs: number;
   #watches = new Set<ReadableStreamDefaultController<Uint8Array>>();
   #storm = 0;
+  #tls: { cert: string; key: string } | undefined;
 
   private constructor(hostname: string, port: number, options: StandInOptions) {
     this.hostname = hostname;
@@ -77,6 +80,7 @@ export class StandInApi {
     this.store = new KubeStore({ historyLimit: options.historyLimit });
     this.#tokens = new Set(options.tokens ?? ["test-token"]);
     this.#bookmarkMs = options.bookmarkMs ?? 500;
+    this.#tls = options.tls;
   }
 
   /** Creates the server (by default on a free loopback port). */
@@ -93,9 +97,9 @@ export class StandInApi {
     return api;
   }
 
-  /** `http://<hostname>:<port>`. */
+  /** `http(s)://<hostname>:<port>`. */
   get url(): string {
-    return `http://${this.hostname}:${this.port}`;
+    return `${this.#tls ? "https" : "http"}://${this.hostname}:${this.port}`;
   }
 
   /** Starts answering (again) on the same port. */
@@ -107,6 +111,7 @@ export class StandInApi {
         port: this.port,
         onListen() {},
         onError: () => new Response(null, { status: 500 }),
+        ...this.#tls,
       },
       (req) => this.#handle(req),
     );
