@@ -147,7 +147,11 @@ Deno.test("runKubeLaunch: peers from the Nodes, reclaim at start and on Node del
   await waitFor(() => t.calls.rmpeers.length === 2, "n3's peer reclaimed");
   assert.deepEqual(t.calls.rmpeers, [DEAD, P3]);
   await waitFor(() => t.calls.connects.at(-1)?.join() === "192.0.2.2", "peers without n3");
-  const cm = api.store.get("configmaps", "kube-system", "weave-net").metadata.annotations!;
+  const annotations = () =>
+    api.store.get("configmaps", "kube-system", "weave-net").metadata.annotations!;
+  // rmpeer comes first, the ConfigMap update right after it.
+  await waitFor(() => readPeerList(annotations()).length === 2, "P3 out of the peer list");
+  const cm = annotations();
   assert.deepEqual(readPeerList(cm).map((p) => p.PeerName), [P2, ME]);
   assert.equal(cm[lockKey(P3)], undefined);
   assert.deepEqual(t.calls.saved.at(-1), { peers: ["192.0.2.2"], consensus: 2 });
