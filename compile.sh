@@ -40,5 +40,7 @@ if ! ./weave --bundle || [[ ! -f dist/weave.js ]]; then
   echo "compile.sh: cannot bundle the sources (./weave --bundle)" >&2
   exit 1
 fi
-"$deno" compile --quiet "${permissions[@]}" --v8-flags="$v8_flags" --output dist/weave dist/weave.js
+# kube/cli.ts is imported at run time by `weave kube-launch` (see cli/kube_launch.ts).
+"$deno" compile --quiet "${permissions[@]}" --v8-flags="$v8_flags" --include kube/cli.ts \
+  --output dist/weave dist/weave.js
 echo "Built dist/weave"

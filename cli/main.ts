@@ -23,6 +23,7 @@ import { dnsRemoveCommand } from "./dns_remove.ts";
 import { envCommand } from "./env.ts";
 import { forgetCommand } from "./forget.ts";
 import { type CliIo, type CommandContext, systemIo } from "./io.ts";
+import { kubeLaunchCommand } from "./kube_launch.ts";
 import { launchCommand } from "./launch.ts";
 import { reportCommand } from "./report.ts";
 import { resetCommand } from "./reset.ts";
@@ -47,6 +48,7 @@ const COMMANDS = [
   configCommand,
   dnsArgsCommand,
   launchCommand,
+  kubeLaunchCommand,
   stopCommand,
   resetCommand,
   setupCniCommand,

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DENO_VERSION=2.9.6
 
 debs=(iproute2 nftables iperf3 iputils-ping bind9-dnsutils tcpdump tshark libsodium23 procps util-linux dnsperf
-  containerd runc busybox-static containernetworking-plugins golang-go golang-github-appc-cni-dev)
+  containerd runc busybox-static containernetworking-plugins golang-go golang-github-appc-cni-dev openssl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,4 +5,4 @@
  * @module
  */
 export * from "./ring.ts";
-export { peerText, type RingErrorCode } from "./_entries.ts";
+export { checkEntries, peerText, type RingErrorCode } from "./_entries.ts";
