@@ -51,6 +51,9 @@ async function openThings(): Promise<OpenThings> {
   for (const target of targets) {
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
     const what = inode ? `${target} ${kinds.get(inode) ?? "?"}` : target;
+    // An unnamed unix socket is the runtime's (tokio's signal/child-reaper socket pair, opened on
+    // first use and kept): the router's own unix socket, the API's, always has a path.
+    if (what.endsWith(" unix")) continue;
     if (!RUNTIME_FD.test(target) && !target.startsWith("/proc/")) fds.push(what);
   }
   const links = (() => {
