@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { A, cluster, ip, stopAll } from "./_test_cluster.ts";
+import { A, cluster, ip, stopAll } from "./fake_cluster.ts";
 
 Deno.test("Allocator: ident _ (the Docker plugin's) files each address under itself, as Weave", async () => {
   const [mesh, peers] = await cluster([A], { init: "seed=02:00:00:00:00:01" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { PeerName } from "../lib/peer_name.ts";
 import { decodeGossipState, decodeIpamUnicast } from "./gossip_codec.ts";
-import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
+import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./fake_cluster.ts";
 import { FakeMesh, type Message } from "./fake_mesh.ts";
 
 /** Paxos claims a message carries (0 for a ring or a space request). */

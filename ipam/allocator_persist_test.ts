@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { A, cluster, ip, stopAll } from "./_test_cluster.ts";
+import { A, cluster, ip, stopAll } from "./fake_cluster.ts";
 import { FakeStore } from "./store/mod.ts";
 import { FileStore } from "./store/mod.ts";
 

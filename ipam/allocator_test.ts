@@ -3,7 +3,7 @@ import { parseCidr } from "../lib/cidr.ts";
 import { formatPeerName } from "../lib/peer_name.ts";
 import { FakeMesh } from "./fake_mesh.ts";
 import { FakeStore } from "./store/mod.ts";
-import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./_test_cluster.ts";
+import { A, B, C, cluster, ip, makePeer, ringOf, rng, stopAll } from "./fake_cluster.ts";
 import { CLAIM_UNREACHABLE_GRACE_MS } from "./allocator.ts";
 import { RingError } from "./ring/mod.ts";
 import { IpamStoreCorruptError } from "./store/mod.ts";

@@ -16,7 +16,7 @@ import {
 } from "./store.ts";
 import { decodeIpamState, encodeIpamState } from "./state_json.ts";
 import { IpamStoreCorruptError } from "./store_error.ts";
-import { rng } from "../_test_cluster.ts";
+import { rng } from "../fake_cluster.ts";
 
 function sample(): IpamState {
   return {

@@ -23,7 +23,7 @@ const NICK = new Map([[A, "h1"], [B, "h2"], [C, "h3"]]);
  *
  * @example
  * ```ts
- * import { rng } from "./_test_cluster.ts";
+ * import { rng } from "./fake_cluster.ts";
  * rng(1)() === rng(1)(); // true
  * ```
  */
