@@ -11,6 +11,7 @@
 import { writeText } from "../tests/harness/exec.ts";
 import { cleanupStale } from "../tests/harness/cleanup.ts";
 import { randomPrefix, REPO_ROOT, TestNet, waitFor } from "../tests/harness/netns.ts";
+import { installPlugins, plugin } from "../tests/_cni.ts";
 
 /** What the steps share. */
 interface Demo {
@@ -134,6 +135,35 @@ const steps: Step[] = [
             : "sleeve (userspace UDP 6783)"
         }`,
       );
+    },
+  },
+  {
+    title: "A pod through the CNI plugin on h2 (as the kubelet's runtime calls it), pinged from h1",
+    async run({ net, containers }) {
+      const dir = await Deno.makeTempDir({ prefix: "weave-demo-cni-" });
+      try {
+        const cni = await installPlugins(dir);
+        say(`  h2$ weave setup-cni --cni-bin-dir ${cni.binDir} --cni-conf-dir ${cni.confDir}`);
+        const [weaveNet] = cni.conflist.plugins as Record<string, unknown>[];
+        const stdin = JSON.stringify({ cniVersion: "1.1.0", name: "weave", ...weaveNet });
+        const pod = await net.container(2, 2);
+        const call = { cni, id: `demo-${pod}`, netns: `/run/netns/${pod}`, stdin };
+        const add = await plugin(net, 2, { ...call, command: "ADD" });
+        if (add.code !== 0) throw new Error(`CNI ADD failed: ${add.stdout}${add.stderr}`);
+        const ips = add.out?.ips as { address: string }[];
+        const ip = ips[0].address.split("/")[0];
+        say(`  CNI ADD (spec 1.1.0) -> ${ips[0].address} on eth0 of ${pod}`);
+        await waitFor(async () => {
+          const r = await net.inContainer(containers[0].name, ["ping", "-c", "1", "-W", "1", ip]);
+          return r.code === 0 || r.stdout;
+        }, { what: "h1's container to ping the pod on h2", timeoutMs: 30_000 });
+        say(`  h1:${containers[0].ip} -> pod on h2:${ip}  reply`);
+        const del = await plugin(net, 2, { ...call, command: "DEL" });
+        if (del.code !== 0) throw new Error(`CNI DEL failed: ${del.stdout}${del.stderr}`);
+        say(`  CNI DEL -> the pod's veth is gone and ${ip} is released`);
+      } finally {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
     },
   },
   {
