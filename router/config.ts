@@ -15,6 +15,12 @@ import { parsePeerName, type PeerName } from "../lib/peer_name.ts";
 import { parseHostPort } from "../api/server.ts";
 import { formatCidr, parseCidr } from "../lib/cidr.ts";
 import {
+  DOCKER_BOOL_FLAGS,
+  DOCKER_VALUE_FLAGS,
+  type DockerConfig,
+  parseDockerConfig,
+} from "../docker/config.ts";
+import {
   ENV_CONN_LIMIT,
   ENV_IPALLOC_INIT,
   ENV_IPALLOC_RANGE,
@@ -85,6 +91,12 @@ export interface WeaverConfig {
   resolvConf: string;
   /** `--dns-fallback-timeout` (Go duration, e.g. `5s`), in milliseconds. */
   dnsFallbackTimeoutMs: number;
+  /**
+   * The Docker API proxy and network plugin (`--docker-api`, `--proxy=false`, `-H`,
+   * `--plugin=false`, the proxy's flags), started when the engine answers; absent with
+   * `--docker-api ''` (no Docker).
+   */
+  docker?: DockerConfig;
 }
 
 /** Values the defaults depend on. */
@@ -96,7 +108,13 @@ export interface ConfigDefaults {
 
 type Env = Record<string, string | undefined>;
 
-const BOOL_FLAGS = new Set(["no-discovery", "foreground", "no-fastdp", "no-dns"]);
+const BOOL_FLAGS = new Set([
+  "no-discovery",
+  "foreground",
+  "no-fastdp",
+  "no-dns",
+  ...DOCKER_BOOL_FLAGS,
+]);
 const VALUE_FLAGS = new Set([
   "port",
   "name",
@@ -121,6 +139,7 @@ const VALUE_FLAGS = new Set([
   "dns-ttl",
   "resolv-conf",
   "dns-fallback-timeout",
+  ...DOCKER_VALUE_FLAGS,
 ]);
 
 /**
@@ -200,6 +219,9 @@ export function parseWeaverArgs(argv: string[], env: Env, defaults: ConfigDefaul
       "--dns-fallback-timeout",
       pick("dns-fallback-timeout") ?? "5s",
     ),
+    docker: values.get("docker-api") === ""
+      ? undefined
+      : parseDockerConfig(values, bools, env, { noDns: bools.get("no-dns") ?? false }),
   };
 }
 

@@ -35,6 +35,22 @@ Deno.test("parseWeaverArgs applies Weave's defaults", () => {
     dnsTtl: 1,
     resolvConf: "/etc/resolv.conf",
     dnsFallbackTimeoutMs: 5000,
+    docker: {
+      docker: { kind: "unix", path: "/var/run/docker.sock" },
+      proxy: {
+        listen: "/var/run/weave/weave.sock",
+        config: {
+          withoutDns: false,
+          noDefaultIpalloc: false,
+          rewriteInspect: false,
+          noMulticastRoute: false,
+          hostnameFromLabel: "",
+          hostnameMatch: "(.*)",
+          hostnameReplacement: "$1",
+        },
+      },
+      plugin: { dir: "/run/docker/plugins", dns: true },
+    },
   };
   assert.deepEqual(parse([]), expected);
   assert.equal(
@@ -57,7 +73,29 @@ Deno.test("parseWeaverArgs reads every flag in both spellings", () => {
     [["--ipalloc-init", "consensus=3"], { ipallocInit: "consensus=3" }],
     [["--ipalloc-init=seed=02:00:00:00:00:01,h2"], { ipallocInit: "seed=02:00:00:00:00:01,h2" }],
     [["--ipalloc-init", "observer"], { ipallocInit: "observer" }],
-    [["--no-dns"], { noDns: true }],
+    [["--no-dns"], {
+      noDns: true,
+      docker: {
+        docker: { kind: "unix", path: "/var/run/docker.sock" },
+        proxy: {
+          listen: "/var/run/weave/weave.sock",
+          config: {
+            withoutDns: true,
+            noDefaultIpalloc: false,
+            rewriteInspect: false,
+            noMulticastRoute: false,
+            hostnameFromLabel: "",
+            hostnameMatch: "(.*)",
+            hostnameReplacement: "$1",
+          },
+        },
+        plugin: { dir: "/run/docker/plugins", dns: false },
+      },
+    }],
+    [["--docker-api="], { docker: undefined }],
+    [["--proxy=false", "--plugin=false", "--docker-api", "unix:///d.sock"], {
+      docker: { docker: { kind: "unix", path: "/d.sock" } },
+    }],
     [["--dns-listen-address", "10.32.0.1:53"], { dnsListenAddress: "10.32.0.1:53" }],
     [["--dns-domain", "Example.Net"], { dnsDomain: "example.net." }],
     [["--dns-ttl", "30"], { dnsTtl: 30 }],

@@ -5,6 +5,7 @@
  * @module
  */
 import { ApiError, type ApiRoute, type RouterOps } from "../api/ops.ts";
+import type { WeaveReport } from "../api/report.ts";
 import type { NetworkRouter } from "../datapath/network_router.ts";
 import type { Nameserver } from "../dns/nameserver.ts";
 import type { Allocator } from "../ipam/mod.ts";
@@ -22,6 +23,8 @@ export interface RouterParts {
   nameserver?: Nameserver;
   /** Subsystem HTTP routes (plumbing, IPAM, DNS). */
   routes: ApiRoute[];
+  /** Report sections of parts that start later (the Docker proxy and plugin). */
+  extraReport?: () => Partial<WeaveReport>;
   /** Asks the router to stop (`weave stop`). */
   stop: () => void;
 }
@@ -39,13 +42,15 @@ export function routerOps(parts: RouterParts): RouterOps {
   const { mesh } = parts;
   return {
     routes: parts.routes,
-    report: () =>
-      buildReport(mesh, true, {
+    report: () => ({
+      ...buildReport(mesh, true, {
         interface: `${parts.captureInterface} (via tap)`,
         macs: parts.network.macs(),
         ipam: parts.ipam?.report(),
         dns: parts.nameserver?.report(),
       }),
+      ...parts.extraReport?.(),
+    }),
     connect(peers, replace) {
       const errors = mesh.connectionMaker.initiateConnections(peers, replace);
       if (errors.length) throw new ApiError(400, errors.map((e) => e.message).join("\n"));

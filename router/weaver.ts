@@ -33,6 +33,8 @@ import type { WeaverConfig } from "./config.ts";
 import { fastdpPeers, networkRouterMesh } from "./mesh_views.ts";
 import { describeOptions, resolvePeerName } from "./peer_identity.ts";
 import { dnsRoutes } from "../dns/http.ts";
+import { proxyAddrsRoute } from "../docker/proxy_http.ts";
+import type { DockerServices } from "../docker/services.ts";
 import { MEMORY_TRIM_INTERVAL_MS, releaseFreedMemory } from "../sys/memory.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 import { routerOps } from "./router_ops.ts";
@@ -48,6 +50,7 @@ export const START_STEPS = [
   "ipam",
   "dns",
   "api",
+  "docker",
   "peers",
 ] as const;
 /** One of {@link START_STEPS}. */
@@ -192,18 +195,23 @@ export async function startWeaver(
   const dns = config.noDns ? undefined : await startDns(config, { name, mesh, hostNl, ipam, log });
   if (dns) undo("weaveDNS", () => dns.stop());
   await step("api");
+  const docker: { services?: DockerServices } = {};
   const servers = await startApi(config, {
     mesh,
     network,
     hostNl,
     ipam,
     dns,
+    docker,
     log,
     onStop: opts.onStop,
   });
   undo("API servers", () => servers.close());
   // Calls waiting in IPAM (allocations, claims) end before the servers wait for them to finish.
   if (ipam) undo("IPAM", () => ipam.stop());
+  await step("docker");
+  docker.services = await startDocker(config, hostNl, log);
+  if (docker.services) undo("Docker services", () => docker.services?.[Symbol.asyncDispose]());
   await step("peers");
   log.info(`Launch detected - using supplied peer list: [${config.peers.join(" ")}]`);
   for (const err of mesh.connectionMaker.initiateConnections(config.peers, false)) {
@@ -223,6 +231,8 @@ function startApi(
     hostNl: NetlinkSocket;
     ipam?: Allocator;
     dns?: WeaveDns;
+    /** The Docker services, once started (after the API, which they call). */
+    docker: { services?: DockerServices };
     log: Logger;
     onStop: () => void;
   },
@@ -240,6 +250,7 @@ function startApi(
     }),
     ...(ipam ? ipamRoutes(ipam) : []),
     ...(dns ? dnsRoutes(dns.nameserver) : []),
+    proxyAddrsRoute(() => p.docker.services?.proxyAddresses ?? []),
   ];
   const ops = routerOps({
     mesh: p.mesh,
@@ -248,6 +259,7 @@ function startApi(
     ipam,
     nameserver: dns?.nameserver,
     routes,
+    extraReport: () => p.docker.services?.report() ?? {},
     stop: p.onStop,
   });
   return startApiServers(ops, {
@@ -313,4 +325,36 @@ function startMesh(mesh: MeshRouter, port: number): void {
   } catch (e) {
     throw new Error(`Cannot listen on TCP port ${port}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * The Docker API proxy and network plugin, when configured and the engine answers (as Weave's
+ * `weave launch` starts them beside the router); otherwise one line says why not. Loaded only
+ * then, so a router without Docker carries none of their code.
+ */
+async function startDocker(
+  config: WeaverConfig,
+  netlink: NetlinkSocket,
+  log: Logger,
+): Promise<DockerServices | undefined> {
+  const want = config.docker;
+  if (!want || (!want.proxy && !want.plugin)) return undefined;
+  const { DockerClient } = await import("../docker/client.ts");
+  const { formatDockerHost } = await import("../docker/endpoint.ts");
+  try {
+    await new DockerClient(want.docker).ping();
+  } catch (e) {
+    log.info(
+      `Docker engine at ${formatDockerHost(want.docker)} not answering (${
+        e instanceof Error ? e.message : e
+      }): Docker API proxy and plugin not started`,
+    );
+    return undefined;
+  }
+  const { startDockerServices } = await import("../docker/services.ts");
+  const api = {
+    httpAddr: config.httpAddr || undefined,
+    socketPath: config.socketPath || undefined,
+  };
+  return await startDockerServices({ config: want, api, log, netlink });
 }
