@@ -2,8 +2,8 @@
  * The real {@link LauncherSeams} of `weave kube-launch`: the router as a
  * child process (`weave launch --foreground …`, as launch.sh ran weaver),
  * the host's addresses, the state files under `DB_PREFIX`, the CNI install
- * (`weave setup-cni`, with `HOST_ROOT` in its environment, as launch.sh
- * ran it), and the API from the in-cluster configuration or a kubeconfig.
+ * (`weave setup-cni` into `HOST_ROOT`'s `/opt/cni/bin` and `/etc/cni/net.d`,
+ * as weave-init did), and the API from the in-cluster configuration or a kubeconfig.
  * The only file of `kube/` with these side effects.
  *
  * @module
@@ -85,7 +85,15 @@ export function systemSeams(options: {
       await saveState(statePath(config.dbPrefix), adopted.router);
     },
     async installCni(config) {
-      const [cmd, ...args] = self(["setup-cni"]);
+      // Into the host's paths under HOST_ROOT, as Weave's weave-init container does.
+      const root = config.hostRoot.replace(/\/+$/, "");
+      const [cmd, ...args] = self([
+        "setup-cni",
+        "--cni-bin-dir",
+        `${root}/opt/cni/bin`,
+        "--cni-conf-dir",
+        `${root}/etc/cni/net.d`,
+      ]);
       const out = await new Deno.Command(cmd, {
         args,
         env: { HOST_ROOT: config.hostRoot, HAIRPIN_MODE: String(config.hairpinMode) },

@@ -162,6 +162,17 @@ Deno.test({
           return (s.match(/established/g) ?? []).length === 2 || `${s}\n${l.logs()}`;
         }, { what: `h${i} connected to both others`, timeoutMs: 60_000 });
       }
+      // The CNI plugins and conflist are installed into each host's paths under HOST_ROOT.
+      for (const i of [1, 2, 3]) {
+        const root = `${net.tempDir}/h${i}/host`;
+        const conflist = JSON.parse(
+          await Deno.readTextFile(`${root}/etc/cni/net.d/10-weave.conflist`),
+        );
+        assert.equal(conflist.plugins[0].type, "weave-net", `h${i}'s conflist`);
+        for (const p of ["weave-net", "weave-ipam"]) {
+          assert.ok((await Deno.stat(`${root}/opt/cni/bin/${p}`)).isFile, `h${i}'s ${p}`);
+        }
+      }
       await prime(net, 1, l.logs);
       // Consensus may seed the ring with two of the three (a quorum); an address taken on h3
       // gives it a range of its own in any case, which its deletion must hand back.
