@@ -86,6 +86,8 @@ export function ensureBridge(nl: Netlink, options: BridgeOptions = {}): BridgeSt
   if (link.mtu !== mtu) {
     setMtu(nl, link.index, mtu);
     if (!created) repaired.push(`MTU ${link.mtu} -> ${mtu}`);
+  } else if (created) {
+    pinMtu(nl, link.index, mtu);
   }
   if (!link.up) {
     setLinkUp(nl, link.index);
@@ -122,6 +124,17 @@ export function removeBridge(nl: Netlink, options: { name?: string } = {}): stri
     }
   }
   return removed;
+}
+
+/**
+ * Makes `mtu` the bridge's own: Linux lowers or raises a bridge's MTU to the smallest of its
+ * ports' (the sleeve TAP alone: 65521) unless it was set by a change of the link, and an MTU given
+ * at creation, or a change to the value it already has, does not count. So it is changed away and
+ * back, which the kernel remembers (`BROPT_MTU_SET_BY_USER`).
+ */
+function pinMtu(nl: Netlink, index: number, mtu: number): void {
+  setMtu(nl, index, mtu - 1);
+  setMtu(nl, index, mtu);
 }
 
 function checkMtu(mtu: number): void {

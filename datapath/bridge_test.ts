@@ -9,8 +9,11 @@ Deno.test("ensureBridge creates an up bridge with the MTU and a fixed MAC", () =
   const link = host.link("weave")!;
   assert.deepEqual(got, { index: link.index, mac: link.address, created: true, repaired: [] });
   assert.deepEqual([link.kind, link.mtu, link.up], ["bridge", 1410, true]);
+  // The MTU is changed away and back once, so that ports do not move it (see pinMtu).
   assert.deepEqual(host.changes().map((op) => op.split(" ").slice(0, 2).join(" ")), [
     "add bridge",
+    "set MTU",
+    "set MTU",
     "bring up",
   ]);
 });

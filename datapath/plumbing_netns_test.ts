@@ -89,6 +89,11 @@ netnsTest(
       assert.match(first.mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
       const link = getLink(nl, "weave");
       assert.deepEqual([link.kind, link.mtu, link.up], ["bridge", 1376, true]);
+      // A port with a larger MTU (the sleeve TAP's 65521) does not move the bridge's.
+      await runOk(["ip", "-n", host, "tuntap", "add", "wtbig0", "mode", "tap"]);
+      await runOk(["ip", "-n", host, "link", "set", "wtbig0", "mtu", "65521", "master", "weave"]);
+      assert.equal(getLink(nl, "weave").mtu, 1376, "the bridge keeps its MTU beside a 65521 port");
+      await runOk(["ip", "-n", host, "link", "delete", "wtbig0"]);
 
       nl.ops = [];
       const second = ensureBridge(nl, { mtu: 1376 });
