@@ -13,6 +13,10 @@ export type Row = [string, string, string, string, string];
 
 const MIB = 1024 * 1024;
 const ok = (held: boolean) => held ? "yes" : "**NO**";
+const names = (ms: number | null) =>
+  ms === null
+    ? "not all within the wait"
+    : `all within ${(ms / 1000).toFixed(1)} s of the storm's end`;
 const first = (xs: readonly string[]) => xs.length ? ` (${xs.slice(0, 3).join("; ")})` : "";
 
 /** Rows of the kill -9 part. */
@@ -49,7 +53,9 @@ export function killRows(r: KillStormResult): Row[] {
       "",
       "",
       "answered names not resolving",
-      `${r.final.unresolved.length} of ${r.final.lookups} lookups${first(r.final.unresolved)}`,
+      `${r.final.unresolved.length} of ${r.final.lookups} lookups; ${names(r.namesMs)}${
+        first(r.final.unresolved)
+      }`,
       ok(r.final.unresolved.length === 0),
     ],
     [
@@ -98,7 +104,9 @@ export function partitionRows(r: PartitionResult, hosts: number): Row[] {
       "",
       "",
       "names not resolving everywhere",
-      `${r.final.unresolved.length} of ${r.final.lookups} lookups${first(r.final.unresolved)}`,
+      `${r.final.unresolved.length} of ${r.final.lookups} lookups; ${names(r.namesMs)}${
+        first(r.final.unresolved)
+      }`,
       ok(r.final.unresolved.length === 0),
     ],
   ];

@@ -9,7 +9,14 @@
  */
 import { type TestNet, waitFor } from "../harness/netns.ts";
 import { prng } from "../harness/prng.ts";
-import { checkMesh, type MeshCheck, sleep, Storm, type StormCounts } from "./storm.ts";
+import {
+  checkMesh,
+  type MeshCheck,
+  settledCheck,
+  sleep,
+  Storm,
+  type StormCounts,
+} from "./storm.ts";
 import { containerPools, damageReports, launchHost, startMesh, stopAgents } from "./mesh.ts";
 
 /** Options of {@link killStorm}. */
@@ -18,6 +25,8 @@ export interface KillStormOptions {
   kills: number;
   /** Seed of the kill moments and victims (and of the storm's choices). */
   seed: number;
+  /** How long names may take to resolve everywhere after the storm (ms; 60 s by default). */
+  namesTimeoutMs?: number;
   /** Workers per host. */
   workers?: number;
   /** Ids a worker holds at most. */
@@ -39,6 +48,8 @@ export interface KillStormResult {
   lostAfterRestart: string[];
   /** The final check over the whole mesh. */
   final: MeshCheck;
+  /** Time from the storm's end until every answered name resolved on every host (null: never). */
+  namesMs: number | null;
   /** Longest kill-to-answering time of a restart (ms). */
   maxRestartMs: number;
   seconds: number;
@@ -69,6 +80,7 @@ export async function killStorm(net: TestNet, opts: KillStormOptions): Promise<K
     counts: storm.counts,
     lostAfterRestart: [],
     final: { lost: [], doubles: [], unresolved: [], lookups: 0 },
+    namesMs: null,
     maxRestartMs: 0,
     seconds: 0,
   };
@@ -100,12 +112,9 @@ export async function killStorm(net: TestNet, opts: KillStormOptions): Promise<K
     }
     await storm.stop();
     // Names gossip to the other hosts; give them a few seconds to arrive.
-    let final = await checkMesh(storm.ledger, agents, hosts);
-    for (const until = Date.now() + 10_000; final.unresolved.length > 0 && Date.now() < until;) {
-      await sleep(500);
-      final = await checkMesh(storm.ledger, agents, hosts);
-    }
-    result.final = final;
+    const settled = await settledCheck(storm.ledger, agents, hosts, opts.namesTimeoutMs ?? 60_000);
+    result.final = settled.check;
+    result.namesMs = settled.namesMs;
     for (const h of hosts) result.damaged.push(...await damageReports(net, h));
   } finally {
     await storm.stop();

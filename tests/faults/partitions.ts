@@ -11,7 +11,7 @@
 import type { TestNet } from "../harness/netns.ts";
 import { prng } from "../harness/prng.ts";
 import type { NsAgent } from "./agent.ts";
-import { checkMesh, type MeshCheck, sleep, Storm, type StormCounts } from "./storm.ts";
+import { type MeshCheck, settledCheck, sleep, Storm, type StormCounts } from "./storm.ts";
 import { containerPools, startMesh, stopAgents } from "./mesh.ts";
 
 /** Options of {@link partitionStorm}. */
@@ -19,6 +19,8 @@ export interface PartitionOptions {
   /** Partition/heal rounds. */
   rounds: number;
   seed: number;
+  /** How long names may take to resolve everywhere after the storm (ms; 60 s by default). */
+  namesTimeoutMs?: number;
   /**
    * Longest a partition lasts (ms); the shortest is a third of it. The mesh notices a cut link
    * after 60 s without heartbeats (TCP read timeout, sleeve heartbeat timeout), as Weave does:
@@ -46,6 +48,8 @@ export interface PartitionResult {
   /** Distinct rings seen at the end (1 is one ring). */
   rings: number;
   final: MeshCheck;
+  /** Time from the storm's end until every answered name resolved on every host (null: never). */
+  namesMs: number | null;
   seconds: number;
 }
 
@@ -78,6 +82,7 @@ export async function partitionStorm(
     rings: 0,
     notes: [],
     final: { lost: [], doubles: [], unresolved: [], lookups: 0 },
+    namesMs: null,
     seconds: 0,
   };
   try {
@@ -99,12 +104,9 @@ export async function partitionStorm(
     }
     await storm.stop();
     result.rings = (await rings(agents, hosts)).size;
-    let final = await checkMesh(storm.ledger, agents, hosts);
-    for (const until = Date.now() + 10_000; final.unresolved.length > 0 && Date.now() < until;) {
-      await sleep(500);
-      final = await checkMesh(storm.ledger, agents, hosts);
-    }
-    result.final = final;
+    const settled = await settledCheck(storm.ledger, agents, hosts, opts.namesTimeoutMs ?? 60_000);
+    result.final = settled.check;
+    result.namesMs = settled.namesMs;
   } finally {
     await storm.stop();
     await stopAgents(agents);

@@ -11,7 +11,7 @@
 import { runOk } from "../harness/exec.ts";
 import type { TestNet } from "../harness/netns.ts";
 import { prng } from "../harness/prng.ts";
-import { checkMesh, type MeshCheck, sleep, Storm, type StormCounts } from "./storm.ts";
+import { type MeshCheck, settledCheck, sleep, Storm, type StormCounts } from "./storm.ts";
 import { containerPools, launchHost, processUsage, startMesh, stopAgents } from "./mesh.ts";
 
 /** Options of {@link soak}. */
@@ -23,6 +23,8 @@ export interface SoakOptions {
   /** Churn before the first reading (ms). */
   warmupMs?: number;
   seed: number;
+  /** How long names may take to resolve everywhere after the storm (ms; 60 s by default). */
+  namesTimeoutMs?: number;
   workers?: number;
   keep?: number;
 }
@@ -46,6 +48,8 @@ export interface SoakResult {
   gossipBytesPerS: { host: number; rate: number }[];
   counts: StormCounts;
   final: MeshCheck;
+  /** Time from the storm's end until every answered name resolved on every host (null: never). */
+  namesMs: number | null;
   seconds: number;
 }
 
@@ -75,6 +79,7 @@ export async function soak(net: TestNet, opts: SoakOptions): Promise<SoakResult>
     gossipBytesPerS: [],
     counts: storm.counts,
     final: { lost: [], doubles: [], unresolved: [], lookups: 0 },
+    namesMs: null,
     seconds: 0,
   };
   try {
@@ -108,12 +113,9 @@ export async function soak(net: TestNet, opts: SoakOptions): Promise<SoakResult>
     result.end = await readings(net, stable);
     result.seconds = seconds;
     await storm.stop();
-    let final = await checkMesh(storm.ledger, agents, hosts);
-    for (const until = Date.now() + 10_000; final.unresolved.length > 0 && Date.now() < until;) {
-      await sleep(500);
-      final = await checkMesh(storm.ledger, agents, hosts);
-    }
-    result.final = final;
+    const settled = await settledCheck(storm.ledger, agents, hosts, opts.namesTimeoutMs ?? 60_000);
+    result.final = settled.check;
+    result.namesMs = settled.namesMs;
   } finally {
     await storm.stop();
     await stopAgents(agents);

@@ -186,3 +186,22 @@ export async function checkMesh(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * {@link checkMesh} until every name resolves everywhere (names travel by gossip) or `timeoutMs`
+ * passed; returns the last check and how long names took (null: not all in time).
+ */
+export async function settledCheck(
+  ledger: Ledger,
+  agents: readonly (NsAgent | undefined)[],
+  hosts: readonly number[],
+  timeoutMs: number,
+): Promise<{ check: MeshCheck; namesMs: number | null }> {
+  const from = Date.now();
+  let check = await checkMesh(ledger, agents, hosts);
+  while (check.unresolved.length > 0 && Date.now() - from < timeoutMs) {
+    await sleep(500);
+    check = await checkMesh(ledger, agents, hosts);
+  }
+  return { check, namesMs: check.unresolved.length === 0 ? Date.now() - from : null };
+}
