@@ -12,7 +12,7 @@
  * Prints the command and a markdown table of what it tried and what held; progress on stderr.
  *
  *     deno run -A bench/faults.ts [--parts kill,partition,soak] [--seed 1] [--kills 20] \
- *       [--rounds 3] [--split-s 75] [--soak-min 30] [--restart-every-s 60]
+ *       [--rounds 3] [--split-s 90] [--soak-min 30] [--restart-every-s 60]
  *
  * @module
  */
@@ -46,7 +46,7 @@ export function parseFaultsArgs(args: string[]): FaultsOptions {
       seed: { type: "string", default: "1" },
       kills: { type: "string", default: "20" },
       rounds: { type: "string", default: "3" },
-      "split-s": { type: "string", default: "75" },
+      "split-s": { type: "string", default: "90" },
       "soak-min": { type: "string", default: "30" },
       "restart-every-s": { type: "string", default: "60" },
     },

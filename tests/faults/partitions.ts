@@ -22,7 +22,7 @@ export interface PartitionOptions {
   /** How long names may take to resolve everywhere after the storm (ms; 60 s by default). */
   namesTimeoutMs?: number;
   /**
-   * Longest a partition lasts (ms); the shortest is a third of it. The mesh notices a cut link
+   * Longest a partition lasts (ms); the shortest is 80% of it. The mesh notices a cut link
    * after 60 s without heartbeats (TCP read timeout, sleeve heartbeat timeout), as Weave does:
    * shorter splits test allocation on both sides, longer ones also reconnection.
    */
@@ -96,7 +96,7 @@ export async function partitionStorm(
         `${cut.map((h) => `h${h}`).join(" ")} | ${rest.map((h) => `h${h}`).join(" ")}`,
       );
       for (const a of cut) for (const b of rest) await net.blockLink(a, b);
-      await sleep(maxSplit / 3 + random() * maxSplit * 2 / 3);
+      await sleep(maxSplit * 0.8 + random() * maxSplit * 0.2);
       result.downAtHeal.push(hosts.length * (hosts.length - 1) - await established(agents, hosts));
       for (const a of cut) for (const b of rest) await net.unblockLink(a, b);
       result.healMs.push(await timeHeal(agents, hosts, opts.healTimeoutMs ?? 60_000, result.notes));
