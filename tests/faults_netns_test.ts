@@ -23,7 +23,14 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using net = await TestNet.create({ hosts: 3 });
-    const r = await killStorm(net, { kills: 4, seed: SEED, workers: 2, keep: 4, maxGapMs: 1_500 });
+    const r = await killStorm(net, {
+      kills: 4,
+      seed: SEED,
+      workers: 2,
+      keep: 4,
+      maxGapMs: 1_500,
+      namesTimeoutMs: 20_000,
+    });
     const why = `seed ${SEED}: ${JSON.stringify(r)}`;
     assert.deepEqual(r.failedRestarts, [], why);
     assert.equal(r.restarts, 4, why);
@@ -47,6 +54,7 @@ Deno.test({
       seed: SEED,
       maxSplitMs: 3_000,
       healTimeoutMs: 15_000,
+      namesTimeoutMs: 20_000,
     });
     const why = `seed ${SEED}: ${JSON.stringify(r)}`;
     assert.equal(r.healMs.filter((m) => m !== null).length, 2, why);
