@@ -1,139 +1,119 @@
 /**
- * The fault campaign, part 1: hostile bytes on every socket of a router, with figures.
+ * Fault campaign: what the routers keep when they are killed, partitioned and churned (hostile
+ * bytes on every socket are `bench/faults_sockets.ts`). Three parts, each on a fresh network of
+ * hosts in network namespaces (needs root):
  *
- *     deno run -A bench/faults.ts [--seed N] [--scale 1] [--settle-ms 70000] [--trim-ms 60000]
- *       [--only tcp-pre,tcp-post,sleeve,http] [--repeat 1]
+ * - `kill`: an allocation and DNS storm on 3 hosts while, at seeded random moments, one router
+ *   is killed with SIGKILL and launched again (`tests/faults/kill_storm.ts`);
+ * - `partition`: a 5-host mesh split and healed while containers come and go
+ *   (`tests/faults/partitions.ts`);
+ * - `soak`: churn on 3 hosts while one peer restarts every interval; RSS, open fds and control
+ *   traffic of the others (`tests/faults/soak.ts`).
  *
- * A victim router runs in its own process (`_faults_child.ts`: mesh, sleeve, network router,
- * control API on 127.0.0.1) and an honest peer in this one (127.0.0.2), connected to it. Each
- * part floods one socket (`_faults_attack.ts`, inputs from `_faults_inputs.ts`), while the
- * honest peer's connection and `GET /status` are watched; then the victim gets `--settle-ms`
- * (longer than its memory-trim interval) before its RSS is read again. Prints a markdown
- * table: inputs, crashes (the victim process exited), hangs, server errors, RSS before, at the
- * end of the flood and after settling, and how the honest peer fared. Not a test.
+ * Prints the command and a markdown table of what it tried and what held; progress on stderr.
+ *
+ *     deno run -A bench/faults.ts [--parts kill,partition,soak] [--seed 1] [--kills 20] \
+ *       [--rounds 3] [--split-s 90] [--soak-min 30] [--restart-every-s 60]
  *
  * @module
  */
-import { discardLogger } from "../lib/log.ts";
-import { prng } from "../tests/harness/prng.ts";
-import { freePortOnAll, procMemory, readLines, writeErr, writeOut } from "./_host.ts";
-import { startFaultNode } from "./_faults_node.ts";
-import {
-  attackHttp,
-  type AttackResult,
-  attackSleeve,
-  attackTcpAfterHandshake,
-  attackTcpBeforeHandshake,
-  type VictimAddress,
-  watchHonest,
-} from "./_faults_attack.ts";
+import { parseArgs } from "node:util";
+import { netnsSkipReason, TestNet } from "../tests/harness/netns.ts";
+import { killStorm } from "../tests/faults/kill_storm.ts";
+import { partitionStorm } from "../tests/faults/partitions.ts";
+import { soak } from "../tests/faults/soak.ts";
+import { writeErr, writeOut } from "./_host.ts";
+import { formatRows, killRows, partitionRows, type Row, soakRows } from "./_faults_table.ts";
 
-const VICTIM = 0x02000000f001n;
-const HONEST = 0x02000000f002n;
-
-function flag(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+/** Command-line options. */
+export interface FaultsOptions {
+  parts: Set<string>;
+  seed: number;
+  kills: number;
+  rounds: number;
+  splitS: number;
+  soakMin: number;
+  restartEveryS: number;
 }
 
-const seed = flag("seed", Date.now() % 1e9);
-const scale = flag("scale", 1);
-const settleMs = flag("settle-ms", 70_000);
-const trimMs = flag("trim-ms", 60_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mib = (bytes: number | undefined) => bytes === undefined ? "–" : (bytes / 2 ** 20).toFixed(1);
+const PARTS = ["kill", "partition", "soak"];
 
-const port = freePortOnAll(["127.0.0.1", "127.0.0.2"]);
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    // The router's flags (router_v8_flags in ./weave).
-    "--v8-flags=--max-semi-space-size=1,--single-threaded,--max-opt=2,--expose-gc",
-    new URL("./_faults_child.ts", import.meta.url).pathname,
-    "--name",
-    VICTIM.toString(16).padStart(12, "0"),
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--trim-ms",
-    String(trimMs),
-  ],
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-let exited = false;
-child.status.then(() => exited = true);
-const childLines = readLines(child.stdout);
-const ready = JSON.parse((await childLines.next()).value) as { api: string };
-const childWriter = child.stdin.getWriter();
-/** The victim's V8 heap and external memory (MiB), as `heap/external`. */
-async function victimHeap(): Promise<string> {
-  await childWriter.write(new TextEncoder().encode("mem\n"));
-  const m = JSON.parse((await childLines.next()).value) as Deno.MemoryUsage;
-  return `${mib(m.heapTotal)}/${mib(m.external)}`;
+/** Parses the command line; throws on a bad flag or value. */
+export function parseFaultsArgs(args: string[]): FaultsOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      parts: { type: "string", default: PARTS.join(",") },
+      seed: { type: "string", default: "1" },
+      kills: { type: "string", default: "20" },
+      rounds: { type: "string", default: "3" },
+      "split-s": { type: "string", default: "90" },
+      "soak-min": { type: "string", default: "30" },
+      "restart-every-s": { type: "string", default: "60" },
+    },
+    strict: true,
+  });
+  const num = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new RangeError(`--${flag} wants a positive number, got "${text}"`);
+    }
+    return n;
+  };
+  const parts = new Set(values.parts.split(",").filter(Boolean));
+  for (const p of parts) {
+    if (!PARTS.includes(p)) {
+      throw new RangeError(`--parts: unknown part "${p}" (want ${PARTS.join(", ")})`);
+    }
+  }
+  return {
+    parts,
+    seed: num("seed", values.seed),
+    kills: num("kills", values.kills),
+    rounds: num("rounds", values.rounds),
+    splitS: num("split-s", values["split-s"]),
+    soakMin: num("soak-min", values["soak-min"]),
+    restartEveryS: num("restart-every-s", values["restart-every-s"]),
+  };
 }
-const victim: VictimAddress = { host: "127.0.0.1", port, name: VICTIM, api: ready.api };
-const honest = await startFaultNode({
-  name: HONEST,
-  nickName: "honest",
-  host: "127.0.0.2",
-  port,
-  log: discardLogger,
-});
-honest.mesh.connectionMaker.initiateConnections([`127.0.0.1:${port}`], false);
-const established = () =>
-  honest.mesh.connections().some((c) => c.remoteName === VICTIM && c.established);
-while (!established()) await sleep(50);
-await sleep(1_000);
 
-const parts: [string, () => Promise<AttackResult>][] = [
-  ["tcp-pre", () => attackTcpBeforeHandshake(victim, prng(seed), 2_000 * scale, 15_000)],
-  ["tcp-post", () => attackTcpAfterHandshake(victim, prng(seed + 1), 400 * scale, 20)],
-  ["sleeve", () => attackSleeve(victim, prng(seed + 2), 100_000 * scale, HONEST)],
-  ["http", () => attackHttp(victim, prng(seed + 3), 2_000 * scale, 50)],
-];
-const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : "";
-const repeat = flag("repeat", 1);
-const rows: string[] = [];
-for (const [key, attack] of parts.flatMap((p) => Array(repeat).fill(p) as typeof parts)) {
-  if (only && !only.split(",").includes(key)) continue;
-  const before = procMemory(child.pid)?.rss;
-  const started = performance.now();
-  writeErr(`${key}: flooding\n`);
-  const watch = watchHonest(established, victim.api);
-  const result = await attack();
-  const fared = await watch.stop();
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const atEnd = procMemory(child.pid)?.rss;
-  writeErr(`${key}: ${seconds} s; settling ${settleMs / 1000} s\n`);
-  await sleep(settleMs);
-  const after = procMemory(child.pid)?.rss;
-  const heap = await victimHeap();
-  rows.push(
-    `| ${result.part} | ${result.inputs} (${seconds} s) | ${exited ? 1 : 0} | ${result.hangs} | ` +
-      `${result.serverErrors} | ${mib(before)} / ${mib(atEnd)} / ${mib(after)} (${heap}) | ` +
-      `${established() ? "yes" : "NO"}, longest outage ${fared.maxOutageMs.toFixed(0)} ms | ` +
-      `${fared.maxStatusMs.toFixed(0)} ms |`,
-  );
-  if (exited) break;
+async function main(): Promise<void> {
+  const skip = netnsSkipReason();
+  if (skip) throw new Error(`Cannot run the fault campaign: ${skip}`);
+  const o = parseFaultsArgs(Deno.args);
+  writeOut(`command: deno run -A bench/faults.ts ${Deno.args.join(" ")}`.trimEnd() + "\n");
+  writeOut(`seed ${o.seed}; ${navigator.hardwareConcurrency} CPUs; Deno ${Deno.version.deno}\n\n`);
+  const rows: Row[] = [];
+  if (o.parts.has("kill")) {
+    writeErr(`kill: ${o.kills} kills on 3 hosts …\n`);
+    await using net = await TestNet.create({ hosts: 3 });
+    rows.push(...killRows(await killStorm(net, { kills: o.kills, seed: o.seed })));
+  }
+  if (o.parts.has("partition")) {
+    writeErr(`partition: ${o.rounds} rounds of up to ${o.splitS} s on 5 hosts …\n`);
+    await using net = await TestNet.create({ hosts: 5 });
+    const r = await partitionStorm(net, {
+      rounds: o.rounds,
+      seed: o.seed,
+      maxSplitMs: o.splitS * 1000,
+      healTimeoutMs: 120_000,
+    });
+    rows.push(...partitionRows(r, 5));
+  }
+  if (o.parts.has("soak")) {
+    writeErr(`soak: ${o.soakMin} min, a restart every ${o.restartEveryS} s …\n`);
+    await using net = await TestNet.create({ hosts: 3 });
+    const r = await soak(net, {
+      durationMs: o.soakMin * 60_000,
+      restartEveryMs: o.restartEveryS * 1000,
+      seed: o.seed,
+    });
+    rows.push(...soakRows(r, o.restartEveryS));
+  }
+  writeOut(formatRows(rows));
 }
-await honest.stop();
-await childWriter.close();
-await child.status;
 
-writeOut(
-  [
-    `\`deno run -A bench/faults.ts --seed ${seed} --scale ${scale} --settle-ms ${settleMs} ` +
-    `--trim-ms ${trimMs}${repeat > 1 ? ` --repeat ${repeat}` : ""}${
-      only ? ` --only ${only}` : ""
-    }\` (nproc ${navigator.hardwareConcurrency}, Deno ${Deno.version.deno})`,
-    "",
-    "| socket | inputs (flood time) | crashes | hangs | 5xx | victim RSS MiB before / end of flood / settled (V8 heap/external) | honest peer connected | slowest GET /status |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows,
-    "",
-  ].join("\n"),
-);
+if (import.meta.main) {
+  await main();
+  Deno.exit(0);
+}

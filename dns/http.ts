@@ -9,6 +9,9 @@
  * | `GET /name` with `Accept: application/json` | every entry as Go's JSON |
  * | `GET /domain`, `/dns-address`, `/dns-address-port` | text |
  *
+ * With a store, a change is answered once it is on disk, so a name answered before a
+ * `kill -9` comes back after the restart.
+ *
  * A bad IP answers 400 `invalid IP address: …` as Go's `net.ParseError`.
  *
  * @module
@@ -30,6 +33,8 @@ export interface DnsHttpTarget {
   dnsAddressPort(): string;
   addEntry(containerID: string, addr: number, fqdn: string): Entry | undefined;
   deleteEntry(match: EntryMatch): Entry[];
+  /** Resolves once the entries as they are now are on disk (absent: nothing is stored). */
+  saved?(): Promise<void>;
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
@@ -54,6 +59,7 @@ export function dnsRoutes(ns: DnsHttpTarget): ApiRoute[] {
     if (params.ip !== undefined) match.addr = parseIp(params.ip);
     if (name) match.hostname = fqdn(name);
     ns.deleteEntry(match);
+    await ns.saved?.();
     return noContent();
   };
   return [
@@ -64,6 +70,7 @@ export function dnsRoutes(ns: DnsHttpTarget): ApiRoute[] {
       const addr = parseIp(params.ip);
       const form = await readForm(req, url);
       ns.addEntry(params.container, addr, form.get("fqdn") ?? "");
+      await ns.saved?.();
       return noContent();
     }),
     route("DELETE", /^\/name\/(?<container>[^/]+)\/(?<ip>[^/]+)$/, del),

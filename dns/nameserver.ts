@@ -217,6 +217,14 @@ export class Nameserver {
     return added;
   }
 
+  /**
+   * Resolves once our entries as they are now are saved (at once without a store; a failed
+   * save is logged, and resolves too).
+   */
+  saved(): Promise<void> {
+    return this.#saving;
+  }
+
   /** Our live entries as stored records. */
   ownRecords(): DnsRecord[] {
     return this.entries.all()

@@ -254,3 +254,40 @@ Deno.test("with a store, our live entries are saved and restored if their contai
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Found by the fault campaign (bench/faults.ts): PUT /name answered 204 before the records file
+// held the name, so a kill -9 right after the answer could lose it.
+Deno.test("with a store, PUT and DELETE /name answer once the records file holds the change", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new DnsStore(`${dir}/weavedns.json`);
+    const ns = new Nameserver({
+      ourName: H1,
+      listenAddress: "127.0.0.1:0",
+      store,
+      log: discardLogger,
+    });
+    const ops = new FakeRouterOps(loadReport("plain", "h1"));
+    ops.routes = dnsRoutes(ns);
+    const handle = createApiHandler(ops, "control", { log: discardLogger });
+    const call = (method: string, path: string, body?: string) =>
+      handle(
+        new Request(`http://x${path}`, {
+          method,
+          body,
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        }),
+      );
+    for (let i = 1; i <= 20; i++) {
+      const r = await call("PUT", `/name/c${i}/10.32.0.${i}`, `fqdn=c${i}.weave.local`);
+      assert.equal(r.status, 204);
+      const stored = (await store.load()).map((rec) => rec.containerID);
+      assert.ok(stored.includes(`c${i}`), `c${i} answered but not stored: ${stored}`);
+    }
+    assert.equal((await call("DELETE", "/name/c7")).status, 204);
+    assert.ok(!(await store.load()).some((rec) => rec.containerID === "c7"), "c7 still stored");
+    await ns.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -88,13 +88,25 @@ export function parseDnsRecords(path: string, text: string): DnsRecord[] {
   });
 }
 
-/** Reads and writes the records file; {@link DnsStore.save} calls never overlap. */
+/**
+ * Reads and writes the records file. Writes never overlap, and saves that arrive while one runs
+ * are coalesced: only the latest records are written next, and every save waiting for that write
+ * resolves with it. So changes faster than the disk leave at most one write running and one
+ * waiting, never a backlog that grows with the rate of changes.
+ */
 export class DnsStore {
   readonly path: string;
   #tail: Promise<void> = Promise.resolve();
+  #queued?: { text: string; done: PromiseWithResolvers<void> };
+  #writes = 0;
 
   constructor(path: string) {
     this.path = path;
+  }
+
+  /** How many writes of the file were started (for tests of the coalescing). */
+  get writes(): number {
+    return this.#writes;
   }
 
   /** The stored records; none when the file does not exist. Throws SyntaxError when damaged. */
@@ -109,11 +121,28 @@ export class DnsStore {
     return parseDnsRecords(this.path, text);
   }
 
-  /** Replaces the stored records atomically, after any save still running. */
+  /**
+   * Replaces the stored records atomically, after the write still running; resolves once
+   * `records` (or later records that replaced them) are on disk.
+   */
   save(records: readonly DnsRecord[]): Promise<void> {
     const text = formatDnsRecords(records);
-    const run = this.#tail.then(() => writeFileAtomic(this.path, text));
-    this.#tail = run.catch(() => {});
-    return run;
+    if (this.#queued) {
+      this.#queued.text = text;
+      return this.#queued.done.promise;
+    }
+    const queued = { text, done: Promise.withResolvers<void>() };
+    this.#queued = queued;
+    this.#tail = this.#tail.then(async () => {
+      this.#queued = undefined;
+      this.#writes++;
+      try {
+        await writeFileAtomic(this.path, queued.text);
+        queued.done.resolve();
+      } catch (e) {
+        queued.done.reject(e);
+      }
+    });
+    return queued.done.promise;
   }
 }

@@ -76,3 +76,29 @@ Deno.test("DnsStore saves atomically, the last save wins, and loads nothing when
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Found by the fault campaign's soak (bench/faults.ts): a router under name churn queued one
+// whole-file write per change, a backlog (and memory) growing as long as changes came faster
+// than fsync.
+Deno.test("DnsStore coalesces saves made while a write runs: one write waits, holding the latest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new DnsStore(`${dir}/weavedns.json`);
+    const saves: Promise<void>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      saves.push(store.save([{ ...R1, addr: parseIPv4("10.32.0.0") + i }]));
+    }
+    await Promise.all(saves);
+    assert.ok(
+      store.writes <= 2,
+      `${store.writes} writes for 1000 saves: at most one running, one waiting`,
+    );
+    assert.deepEqual(await store.load(), [{ ...R1, addr: parseIPv4("10.32.0.0") + 999 }]);
+    const before = store.writes;
+    await store.save([R2]);
+    assert.equal(store.writes, before + 1, "a save when none runs writes at once");
+    assert.deepEqual(await store.load(), [R2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * The short CI version of the fault campaign (`bench/faults.ts`): a victim router (mesh,
+ * The short CI version of the fault campaign (`bench/faults_sockets.ts`): a victim router (mesh,
  * sleeve, network router, control API) and an honest peer on loopback, and a few hundred
  * hostile inputs on each socket. Crashes fail the test (they throw here); hangs and server
  * errors must be 0, and the honest peer's connection and the API must stay served throughout.
