@@ -14,6 +14,11 @@ import type { ContainerInfo } from "./client.ts";
 import { ATTACH_LABEL, type WeaveInterface } from "./proxy_rewrite.ts";
 import type { ProxyEffects } from "./proxy_server.ts";
 
+/** How often, and how far apart, the engine is asked whether a container that failed to attach
+ * has exited (its state lags its process by a few milliseconds). */
+const EXIT_CHECKS = 10;
+const EXIT_CHECK_MS = 100;
+
 /** Options of {@link ProxyAttacher}. */
 export interface ProxyAttacherOptions {
   effects: ProxyEffects;
@@ -72,6 +77,18 @@ export class ProxyAttacher {
     return job;
   }
 
+  /** Whether the engine reports `info`'s process ended, asked for up to ~1 s. */
+  async #exitedSoon(info: ContainerInfo): Promise<boolean> {
+    const { effects } = this.#o;
+    for (let i = 0; i < EXIT_CHECKS; i++) {
+      const now = await effects.inspect(info.id).catch(() => undefined);
+      if (!now) return false;
+      if (!now.running || now.pid !== info.pid) return true;
+      await new Promise((r) => setTimeout(r, EXIT_CHECK_MS));
+    }
+    return false;
+  }
+
   async #attach(info: ContainerInfo): Promise<string | undefined> {
     const { effects, log } = this.#o;
     const cidrs = info.labels[ATTACH_LABEL].split(" ").filter((w) => w !== "");
@@ -84,9 +101,9 @@ export class ProxyAttacher {
       if (first) this.#attached.set(info.id, { ip: first[0], prefix: Number(first[1]) });
       return undefined;
     } catch (e) {
-      // Without Weave's weavewait a short-lived container may be gone before it is attached.
-      const now = await effects.inspect(info.id).catch(() => undefined);
-      if (now && (!now.running || now.pid !== info.pid)) {
+      // Without Weave's weavewait a short-lived container may be gone before it is attached;
+      // the engine may still call it running for a moment after its process ended.
+      if (await this.#exitedSoon(info)) {
         log.info(`Container ${info.id} exited before it could be attached`);
         return undefined;
       }
