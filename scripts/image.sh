@@ -48,6 +48,8 @@ case "\${1:-}" in
     DENO_V8_FLAGS="--max-semi-space-size=1,--single-threaded,--max-opt=2,--expose-gc\${DENO_V8_FLAGS:+,\$DENO_V8_FLAGS}"
     export DENO_V8_FLAGS ;;
 esac
+# setup-cni installs a copy of Deno and the bundle beside the plugins: the host cannot see /$app.
+WEAVE_CNI_SELF_CONTAINED=1; export WEAVE_CNI_SELF_CONTAINED
 DENO_DIR="\${DENO_DIR:-/$app/.deno}"; DENO_NO_UPDATE_CHECK=1; export DENO_DIR DENO_NO_UPDATE_CHECK
 cd /$app
 exec /$app/deno run --quiet --config /$app/deno.json ${perms}/$app/dist/weave.js "\$@"

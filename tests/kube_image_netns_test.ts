@@ -8,16 +8,15 @@
  * of the image has installed the conflist under HOST_ROOT; pods started with `ctr run --cni`
  * (containerd per host) get addresses from the image's routers and ping across the hosts.
  *
- * The CNI plugin the image installs is a wrapper for the image's own paths (/home/weave), which
- * the host cannot run; the host's plugin binaries are therefore installed from this checkout
- * (`weave setup-cni` over the same directory, keeping the image's conflist). Needs root, docker.io,
+ * The pods' CNI plugin is the one the image installed under HOST_ROOT: self-contained (a copy
+ * of the image's Deno and bundle beside it), run by `ctr` on the host. Needs root, docker.io,
  * containerd and busybox-static; ignored otherwise.
  */
 import assert from "node:assert/strict";
 import { netnsSkipReason, REPO_ROOT, TestNet, waitFor } from "./harness/netns.ts";
 import { runOk } from "./harness/exec.ts";
 import { dockerdSkipReason, TestDockerd } from "./harness/dockerd.ts";
-import { cniSkipReason } from "./_cni.ts";
+import { cniSkipReason, owners } from "./_cni.ts";
 import {
   busyboxRootfs,
   type Containerd,
@@ -161,25 +160,29 @@ Deno.test({
         }, { what: "IPAM consensus (weave prime in the container)", timeoutMs: 60_000 })
       ));
 
-      // The image's setup-cni installed the conflist and a plugin for its own paths; the host's
-      // plugins come from this checkout (the conflist stays).
+      // The peers came from the Node list (no KUBE_PEERS): h1 and h2 are connected over fastdp.
+      const conns = await engines[0].docker([
+        "exec",
+        "weave",
+        "/home/weave/weave",
+        "status",
+        "connections",
+      ]);
+      assert.match(
+        conns.stdout,
+        new RegExp(`${net.host(2).ip.replaceAll(".", "\\.")}:\\d+ +established fastdp .*\\(h2\\)`),
+        conns.stdout,
+      );
+
+      // The image's setup-cni installed the conflist and self-contained plugins: a copy of the
+      // image's Deno and bundle beside them, which the host runs with its own C library.
       for (const root of hostRoots) {
-        const conflist = JSON.parse(
-          await Deno.readTextFile(`${root}/etc/cni/net.d/10-weave.conflist`),
-        );
-        assert.equal(conflist.plugins[0].type, "weave-net");
-        assert.match(
-          await Deno.readTextFile(`${root}/opt/cni/bin/weave-net`),
-          /\/home\/weave\/weave/,
-        );
-        await runOk([
-          `${REPO_ROOT}weave`,
-          "setup-cni",
-          "--cni-bin-dir",
-          `${root}/opt/cni/bin`,
-          "--cni-conf-dir",
-          `${root}/etc/cni/net.d`,
-        ]);
+        const conf = await Deno.readTextFile(`${root}/etc/cni/net.d/10-weave.conflist`);
+        assert.equal(JSON.parse(conf).plugins[0].type, "weave-net");
+        const plugin = await Deno.readTextFile(`${root}/opt/cni/bin/weave-net`);
+        assert.match(plugin, /\$dir\/deno" run .*"\$dir\/weave\.js"/);
+        assert.doesNotMatch(plugin, /\/home\/weave/);
+        assert.ok((await Deno.stat(`${root}/opt/cni/bin/weave-ts/weave.js`)).isFile);
       }
 
       const rootfs = await busyboxRootfs(net.tempDir);
@@ -197,6 +200,10 @@ Deno.test({
       const addrs = await Promise.all(pods.map((p) => podAddress(p.d, p.id)));
       for (const a of addrs) assert.match(a, /^10\.(3[2-9]|4[0-7])\.\d+\.\d+$/);
       assert.equal(new Set(addrs).size, addrs.length, `distinct addresses: ${addrs}`);
+      for (const [k, i] of HOSTS.entries()) {
+        const held = (await owners(net, i))[`default-${pods[k].id}`];
+        assert.deepEqual(held, [`${addrs[k]}/12`], `h${i}'s router (in the image) holds it`);
+      }
       await Promise.all(pods.map((p, k) =>
         waitFor(async () => {
           const target = addrs[(k + 1) % addrs.length];
