@@ -1,9 +1,9 @@
 /**
- * The image of scripts/image.sh in a real runtime: on two test hosts a private dockerd
+ * The image of scripts/image.sh in a real runtime: on three test hosts a private dockerd
  * (tests/harness/dockerd.ts) imports the image and runs it as the DaemonSet's `weave` container
  * — host network, the capabilities it needs instead of `--privileged`, the manifest's env and
  * its volumes as directories (DB_PREFIX's /weavedb, HOST_ROOT's /host/opt and /host/etc) —
- * against the stand-in Kubernetes API (tests/kube_api/, not a kube-apiserver) in a third host.
+ * against the stand-in Kubernetes API (tests/kube_api/, not a kube-apiserver) in a fourth host.
  * The routers find each other from the Node list and reach IPAM consensus; `weave setup-cni`
  * of the image has installed the conflist under HOST_ROOT; pods started with `ctr run --cni`
  * (containerd per host) get addresses from the image's routers and ping across the hosts.
@@ -30,8 +30,8 @@ const skip = netnsSkipReason() ?? dockerdSkipReason() ?? cniSkipReason({ contain
 const label = (name: string) => skip ? `${name} (ignored: ${skip})` : name;
 const IMAGE = "weave-ts/weave:latest";
 const PORT = 6443;
-const HOSTS = [1, 2];
-const API_HOST = 3;
+const HOSTS = [1, 2, 3];
+const API_HOST = 4;
 
 /** Starts the stand-in API server in host `API_HOST` with Nodes `h<i>` of `HOSTS`. */
 async function startApi(net: TestNet): Promise<{ stop(): Promise<void> }> {
@@ -114,13 +114,13 @@ async function podAddress(d: Containerd, id: string): Promise<string> {
 }
 
 Deno.test({
-  name: label("the image under dockerd on two hosts: kube-launch, IPAM consensus, pods ping"),
+  name: label("the image under dockerd on three hosts: kube-launch, IPAM consensus, pods ping"),
   ignore: skip !== undefined,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     await runOk(["bash", `${REPO_ROOT}scripts/image.sh`], { timeoutMs: 120_000 });
-    await using net = await TestNet.create({ hosts: 3 });
+    await using net = await TestNet.create({ hosts: 4 });
     const api = await startApi(net);
     const kubeconfig = await writeKubeconfig(net);
     const engines: TestDockerd[] = [];
@@ -177,7 +177,12 @@ Deno.test({
       // The image's setup-cni installed the conflist and self-contained plugins: a copy of the
       // image's Deno and bundle beside them, which the host runs with its own C library.
       for (const root of hostRoots) {
-        const conf = await Deno.readTextFile(`${root}/etc/cni/net.d/10-weave.conflist`);
+        const confPath = `${root}/etc/cni/net.d/10-weave.conflist`;
+        await waitFor(() => Deno.stat(confPath).then(() => true, () => false), {
+          what: `kube-launch to install ${confPath}`,
+          timeoutMs: 30_000,
+        });
+        const conf = await Deno.readTextFile(confPath);
         assert.equal(JSON.parse(conf).plugins[0].type, "weave-net");
         const plugin = await Deno.readTextFile(`${root}/opt/cni/bin/weave-net`);
         assert.match(plugin, /\$dir\/deno" run .*"\$dir\/weave\.js"/);
