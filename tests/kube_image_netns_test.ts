@@ -146,6 +146,15 @@ Deno.test({
       ]);
       assert.equal(version.code, 0, version.stderr);
       assert.equal(version.stdout, (await net.weave(1, ["version"])).stdout);
+      // libsodium (sleeve encryption over FFI) loads in the image.
+      const sodium = await engines[0].docker([
+        ...["run", "--rm", "--network", "none", "--entrypoint", "/home/weave/deno", IMAGE],
+        ...[
+          "eval",
+          'Deno.dlopen("libsodium.so.23", { sodium_init: { parameters: [], result: "i32" } })',
+        ],
+      ]);
+      assert.equal(sodium.code, 0, sodium.stderr);
 
       const hostRoots = [];
       for (const [k, i] of HOSTS.entries()) {
