@@ -51,7 +51,6 @@ esac
 # setup-cni installs a copy of Deno and the bundle beside the plugins: the host cannot see /$app.
 WEAVE_CNI_SELF_CONTAINED=1; export WEAVE_CNI_SELF_CONTAINED
 DENO_DIR="\${DENO_DIR:-/$app/.deno}"; DENO_NO_UPDATE_CHECK=1; export DENO_DIR DENO_NO_UPDATE_CHECK
-cd /$app
 exec /$app/deno run --quiet --config /$app/deno.json ${perms}/$app/dist/weave.js "\$@"
 EOF
 }
@@ -66,7 +65,7 @@ build() {
   "$here/weave" --bundle
   [[ -f "$here/dist/weave.js" ]] || { echo "image.sh: the bundle could not be built" >&2; exit 1; }
   local sodium
-  sodium="$(ldconfig -p | awk '/libsodium\.so\.23 .*x86-64/ { print $NF; exit }')"
+  sodium="$("$(command -v ldconfig || echo /sbin/ldconfig)" -p | awk '/libsodium\.so\.23 .*x86-64/ && !f { f = $NF } END { print f }')"
   [[ -n "$sodium" ]] || { echo "image.sh: libsodium.so.23 not found: install libsodium23" >&2; exit 1; }
   [[ -x /bin/busybox ]] || { echo "image.sh: /bin/busybox not found: install busybox-static" >&2; exit 1; }
 
