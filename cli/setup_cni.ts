@@ -2,13 +2,21 @@
  * `weave setup-cni [--cni-bin-dir DIR] [--cni-conf-dir DIR]`: installs the
  * CNI plugins `weave-net` and `weave-ipam` and, when none is there, the
  * network configuration `10-weave.conflist` (see `cni/install.ts`). Silent on
- * success, as Weave's is; HAIRPIN_MODE=false turns hairpin mode off.
+ * success, as Weave's is; HAIRPIN_MODE=false turns hairpin mode off;
+ * WEAVE_CNI_SELF_CONTAINED=1 (the image) copies Deno and the bundle beside the plugins.
  *
  * @module
  */
 import { Command } from "commander";
 import { ENV_HAIRPIN_MODE } from "../cni/conflist.ts";
-import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, setupCni } from "../cni/install.ts";
+import {
+  DEFAULT_CNI_BIN_DIR,
+  DEFAULT_CNI_CONF_DIR,
+  ENV_SELF_CONTAINED,
+  selfContainedProgram,
+  setupCni,
+} from "../cni/install.ts";
+import { runPermissions } from "./launch.ts";
 import type { CliIo, CommandContext } from "./io.ts";
 
 /** Builds the `setup-cni` command. */
@@ -32,6 +40,9 @@ export async function runSetupCni(
       binDir: flags.cniBinDir,
       confDir: flags.cniConfDir,
       hairpinMode: io.env[ENV_HAIRPIN_MODE],
+      program: io.env[ENV_SELF_CONTAINED] === "1"
+        ? selfContainedProgram(runPermissions())
+        : undefined,
     });
     return 0;
   } catch (e) {

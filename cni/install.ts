@@ -9,6 +9,11 @@
  *   (it picks its role by file name); run from sources, each is a small
  *   shell script that runs this checkout's `./weave` launcher as that plugin
  *   (WEAVE_CNI_PLUGIN=weave-net, then `exec <checkout>/weave`).
+ * - Self-contained (WEAVE_CNI_SELF_CONTAINED=1, set by the image of
+ *   scripts/image.sh, whose paths the host cannot see): Deno and the bundle
+ *   are copied into `<bin>/weave-ts/` and each plugin is a shell script that
+ *   runs that copy, found beside the script itself, so it works wherever the
+ *   host mounts the directory. Deno then uses the host's C library.
  * - `<conf>/10-weave.conflist` is written (atomically) only when there is
  *   none: an administrator's edits survive; an old `10-weave.conf` goes.
  *
@@ -29,9 +34,20 @@ export interface SetupCniOptions {
   confDir?: string;
   /** HAIRPIN_MODE's value. */
   hairpinMode?: string;
-  /** This program: a compiled binary to copy, or the `./weave` launcher of a checkout. */
-  program?: { kind: "binary" | "launcher"; path: string };
+  /** This program: a compiled binary to copy, the `./weave` launcher of a checkout, or a bundle. */
+  program?: Program;
 }
+
+/**
+ * How the plugins run: `binary` (copied), `launcher` (a wrapper that runs it), `bundle` (Deno at
+ * `path` and the bundle copied beside the plugins, run with the `deno run` flags `args`).
+ */
+export type Program =
+  | { kind: "binary" | "launcher"; path: string }
+  | { kind: "bundle"; path: string; bundle: string; args: string[] };
+
+/** The directory under the plugins' where a self-contained install keeps Deno and the bundle. */
+export const RUNTIME_DIR = "weave-ts";
 
 /** What {@link setupCni} did. */
 export interface SetupCniReport {
@@ -55,10 +71,17 @@ export async function setupCni(options: SetupCniOptions = {}): Promise<SetupCniR
   const program = options.program ?? thisProgram();
   await Deno.mkdir(binDir, { recursive: true });
   const plugins: string[] = [];
+  if (program.kind === "bundle") {
+    await Deno.mkdir(`${binDir}/${RUNTIME_DIR}`, { recursive: true });
+    await copyAtomic(program.path, `${binDir}/${RUNTIME_DIR}/deno`);
+    await copyAtomic(program.bundle, `${binDir}/${RUNTIME_DIR}/weave.js`);
+  }
   for (const name of PLUGINS) {
     const target = `${binDir}/${name}`;
     if (program.kind === "binary") await copyAtomic(program.path, target);
-    else await writeExecutableAtomic(target, wrapperScript(name, program.path));
+    else if (program.kind === "bundle") {
+      await writeExecutableAtomic(target, bundleWrapperScript(name, program.args));
+    } else await writeExecutableAtomic(target, wrapperScript(name, program.path));
     plugins.push(target);
   }
   const report: SetupCniReport = { plugins };
@@ -98,6 +121,50 @@ export function wrapperScript(name: PluginName, launcher: string): string {
     `exec ${quoted} "$@"`,
     "",
   ].join("\n");
+}
+
+/**
+ * The script installed as plugin `name` by a self-contained install: runs the copy of Deno and
+ * the bundle in `weave-ts/` beside itself (CNI runtimes run plugins by their full path).
+ *
+ * @example
+ * ```ts
+ * import { bundleWrapperScript } from "./install.ts";
+ * bundleWrapperScript("weave-net", ["--allow-all"]).includes(" '--allow-all' "); // true
+ * ```
+ */
+export function bundleWrapperScript(name: PluginName, args: readonly string[]): string {
+  const flags = args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  return [
+    "#!/bin/sh",
+    `# ${name}: weave's CNI plugin, self-contained: Deno and the bundle in ${RUNTIME_DIR}/ beside it`,
+    `# (weave setup-cni)`,
+    `WEAVE_CNI_PLUGIN=${name}`,
+    "export WEAVE_CNI_PLUGIN",
+    `dir="\${0%/*}/${RUNTIME_DIR}"`,
+    `exec "$dir/deno" run --quiet --no-config ${flags} "$dir/weave.js" "$@"`,
+    "",
+  ].join("\n");
+}
+
+/** The environment variable that asks for a self-contained install (set in the image). */
+export const ENV_SELF_CONTAINED = "WEAVE_CNI_SELF_CONTAINED";
+
+/**
+ * This program as a self-contained install: Deno (`Deno.execPath()`) and the bundle it runs,
+ * with the `deno run` flags `args`. Run from the sources (no bundle to copy) it throws.
+ */
+export function selfContainedProgram(args: string[]): Program {
+  const main = Deno.mainModule;
+  if (!main.startsWith("file:") || !main.endsWith(".js")) {
+    throw new Error(`${ENV_SELF_CONTAINED}=1 needs weave run from its bundle, not ${main}`);
+  }
+  return {
+    kind: "bundle",
+    path: Deno.execPath(),
+    bundle: decodeURIComponent(new URL(main).pathname),
+    args,
+  };
 }
 
 /** A compiled binary (`deno compile`) or, run by `deno`, the launcher of this checkout. */

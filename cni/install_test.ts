@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { setupCni, wrapperScript } from "./install.ts";
+import { bundleWrapperScript, RUNTIME_DIR, setupCni, wrapperScript } from "./install.ts";
 
 Deno.test("setupCni installs both plugins and the conflist; twice is safe and keeps edits", async () => {
   const dir = await Deno.makeTempDir();
@@ -52,6 +52,37 @@ Deno.test("setupCni from sources installs wrapper scripts that run the launcher 
     assert.match(script, /^#!\/bin\/sh\n/);
     assert.match(script, /\nWEAVE_CNI_PLUGIN=weave-ipam\nexport WEAVE_CNI_PLUGIN\n/);
     assert.match(script, /\nexec '\/src\/it'\\''s\/weave' "\$@"\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("setupCni self-contained copies Deno and the bundle; the plugin runs them from beside itself", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bundle = `${dir}/weave.js`;
+    await Deno.writeTextFile(
+      bundle,
+      'console.log(JSON.stringify([Deno.env.get("WEAVE_CNI_PLUGIN"), ...Deno.args]));',
+    );
+    const args = ["--allow-env", "--quiet"];
+    await setupCni({
+      binDir: `${dir}/bin`,
+      confDir: `${dir}/conf`,
+      program: { kind: "bundle", path: Deno.execPath(), bundle, args },
+    });
+    assert.equal(
+      await Deno.readTextFile(`${dir}/bin/weave-net`),
+      bundleWrapperScript("weave-net", args),
+    );
+    assert.ok((await Deno.stat(`${dir}/bin/${RUNTIME_DIR}/deno`)).isFile);
+    // Moved elsewhere (as a host mounts the directory at another path), it still runs.
+    await Deno.rename(`${dir}/bin`, `${dir}/moved`);
+    await Deno.remove(bundle);
+    const out = await new Deno.Command(`${dir}/moved/weave-ipam`, { args: ["x"], cwd: "/" })
+      .output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), ["weave-ipam", "x"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -55,6 +55,13 @@ Deno.test("manifest: the pod as Weave runs it — host network, tolerations, pri
   assert.deepEqual(pod.containers.map((c: { name: string }) => c.name), ["weave", "weave-npc"]);
   const weave = pod.containers[0];
   assert.deepEqual(weave.command, ["/home/weave/weave", "kube-launch"]);
+  // The init container installs into the host's paths, as kube-launch does (HOST_ROOT=/host).
+  assert.deepEqual(pod.initContainers[0].command, [
+    "/home/weave/weave",
+    "setup-cni",
+    "--cni-bin-dir=/host/opt/cni/bin",
+    "--cni-conf-dir=/host/etc/cni/net.d",
+  ]);
   assert.deepEqual(weave.readinessProbe, {
     httpGet: { host: "127.0.0.1", path: "/status", port: 6784 },
   });
