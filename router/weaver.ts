@@ -35,7 +35,7 @@ import { describeOptions, resolvePeerName } from "./peer_identity.ts";
 import { dnsRoutes } from "../dns/http.ts";
 import { proxyAddrsRoute } from "../docker/proxy_http.ts";
 import type { DockerServices } from "../docker/services.ts";
-import { MEMORY_TRIM_INTERVAL_MS, releaseFreedMemory } from "../sys/memory.ts";
+import { trimWhenQuiet } from "./memory_trim.ts";
 import { plumbingIpam } from "./plumbing_ipam.ts";
 import { routerOps } from "./router_ops.ts";
 
@@ -78,13 +78,7 @@ export async function runWeaver(config: WeaverConfig, opts: RunWeaverOptions): P
   {
     await using weaver = await startWeaver(config, { ...opts, onStop: stop });
     opts.onReady?.(weaver.mesh);
-    // Bursts (floods of connections, a forming mesh) otherwise leave RSS at their high-water mark.
-    const trimTimer = setInterval(releaseFreedMemory, MEMORY_TRIM_INTERVAL_MS);
-    try {
-      await stopped.promise;
-    } finally {
-      clearInterval(trimTimer);
-    }
+    await stopped.promise;
   }
   log.info("*** exiting");
 }
@@ -183,6 +177,12 @@ export async function startWeaver(
   }
   await step("capture");
   const network = startCapture({ config, hostNl, mesh, overlay, sleeve, log, undo });
+  // Bursts (floods of connections, a forming mesh) otherwise leave RSS at their high-water mark.
+  const trim = trimWhenQuiet(() => {
+    const s = network.stats();
+    return s.captured + s.injected;
+  });
+  undo("memory trim", () => trim[Symbol.dispose]());
   await step("mesh");
   undo("mesh", () => mesh.stop());
   startMesh(mesh, config.port);
@@ -339,8 +339,13 @@ async function startDocker(
 ): Promise<DockerServices | undefined> {
   const want = config.docker;
   if (!want || (!want.proxy && !want.plugin)) return undefined;
-  const { DockerClient } = await import("../docker/client.ts");
-  const { formatDockerHost } = await import("../docker/endpoint.ts");
+  // By a computed URL, so that the bundle (dist/weave.js, at the same depth as router/) leaves
+  // them out and loads them from the sources only here.
+  const load = (path: string) => import(new URL(path, import.meta.url).href);
+  const { DockerClient }: typeof import("../docker/client.ts") = await load("../docker/client.ts");
+  const { formatDockerHost }: typeof import("../docker/endpoint.ts") = await load(
+    "../docker/endpoint.ts",
+  );
   try {
     await new DockerClient(want.docker).ping();
   } catch (e) {
@@ -351,7 +356,9 @@ async function startDocker(
     );
     return undefined;
   }
-  const { startDockerServices } = await import("../docker/services.ts");
+  const { startDockerServices }: typeof import("../docker/services.ts") = await load(
+    "../docker/services.ts",
+  );
   const api = {
     httpAddr: config.httpAddr || undefined,
     socketPath: config.socketPath || undefined,

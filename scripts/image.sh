@@ -19,8 +19,8 @@
 #   /home/weave/deno           Deno, dynamically linked: its libraries (ldd) in /lib*, and
 #                              libsodium.so.23 (sleeve encryption over FFI)
 #   /home/weave/dist/weave.js  the bundle (`./weave --bundle`)
-#   /home/weave/**.ts          the sources the bundle imports at run time (kube/cli.ts and what it
-#                              imports), with deno.json and deno.lock for their npm imports
+#   /home/weave/**.ts          the sources the bundle imports at run time (kube/cli.ts, the Docker
+#                              services, and what they import), with deno.json and deno.lock
 #   /home/weave/.deno          DENO_DIR, with the npm packages of deno.json, filled here
 #   /bin/busybox, /bin/*       a static busybox and its applets (sh for the entry script)
 #   /usr/sbin/nft              nftables' CLI (`weave expose` masquerading), with its libraries
@@ -91,10 +91,13 @@ build() {
   put "$here/deno.json" "$app/deno.json"
   put "$here/deno.lock" "$app/deno.lock"
   put "$here/scripts/permissions.txt" "$app/scripts/permissions.txt"
-  # The sources kube-launch imports at run time (cli/kube_launch.ts: ../kube/cli.ts).
-  "$deno" info --json --config "$here/deno.json" "$here/kube/cli.ts" |
-    "$deno" eval --quiet 'const j = JSON.parse(await new Response(Deno.stdin.readable).text());
-      for (const m of j.modules) if (m.specifier.startsWith("file://")) console.log(new URL(m.specifier).pathname);' |
+  # The sources the bundle imports at run time: kube-launch's (cli/kube_launch.ts: ../kube/cli.ts)
+  # and the Docker services the router starts when an engine answers (router/weaver.ts).
+  for entry in kube/cli.ts docker/services.ts docker/client.ts docker/endpoint.ts; do
+    "$deno" info --json --config "$here/deno.json" "$here/$entry" |
+      "$deno" eval --quiet 'const j = JSON.parse(await new Response(Deno.stdin.readable).text());
+        for (const m of j.modules) if (m.specifier.startsWith("file://")) console.log(new URL(m.specifier).pathname);'
+  done | sort -u |
     while read -r f; do put "$f" "$app/${f#"$here"/}"; done
   entry_script >"$root/$app/weave"
   chmod 755 "$root/$app/weave"
